@@ -1,0 +1,174 @@
+import { isDType, type DType } from '../dtype.js';
+import { describe, rangeError, typeError } from '../errors.js';
+import type { Initializer } from '../initializers.js';
+import { cast } from '../ops/cast.js';
+import { Tensor, toTensor, type TensorLike } from '../tensor.js';
+import { Variable } from '../variable.js';
+
+/** Options every layer accepts. */
+export interface LayerOptions {
+  /** Layer name; default a unique snake_case name from the class (`batch_normalization`, `batch_normalization_1`, ...). */
+  name?: string;
+  /** Whether the layer's weights are trained (default true). */
+  trainable?: boolean;
+  /** dtype of the weights and of the computation (default 'float32'); inputs are cast to it. */
+  dtype?: DType;
+}
+
+/** Options of {@link Layer.apply}. */
+export interface ApplyOptions {
+  /** Training mode (batch statistics, dropout, ...). Default false, as Keras. */
+  training?: boolean;
+}
+
+/** Serializable layer arguments. */
+export interface LayerConfig {
+  name: string;
+  trainable: boolean;
+  dtype: DType;
+  [key: string]: unknown;
+}
+
+const nameCounts = new Map<string, number>();
+
+/** Keras' unique naming: `base`, then `base_1`, `base_2`, ... in this process. */
+export function uniqueLayerName(base: string): string {
+  const n = nameCounts.get(base) ?? 0;
+  nameCounts.set(base, n + 1);
+  return n === 0 ? base : `${base}_${n}`;
+}
+
+/** `BatchNormalization` -> `batch_normalization`. */
+export function toSnakeCase(name: string): string {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/([A-Z])([A-Z][a-z])/g, '$1_$2')
+    .toLowerCase();
+}
+
+/**
+ * Base class of layers, as Keras': weights are created lazily by
+ * {@link build} on the first {@link apply}, when the input shape is known.
+ * Subclasses implement `build(inputShape)` and `call(x, options)`.
+ */
+export abstract class Layer {
+  readonly name: string;
+  readonly dtype: DType;
+  private trainableFlag: boolean;
+  private weights: Variable[] = [];
+  /** True once {@link build} ran. */
+  built = false;
+
+  constructor(options: LayerOptions = {}, api = 'Layer') {
+    if (typeof options !== 'object' || options === null) throw typeError(api, 'an options object', options);
+    const { name, trainable = true, dtype = 'float32' } = options;
+    if (name !== undefined && (typeof name !== 'string' || name.length === 0 || /[\s:]/.test(name))) {
+      throw typeError(api, 'name as a non-empty string without spaces or colons', name);
+    }
+    if (typeof trainable !== 'boolean') throw typeError(api, 'trainable as a boolean', trainable);
+    if (!isDType(dtype)) throw typeError(api, `dtype 'float32' or 'float64'`, dtype);
+    this.name = name ?? uniqueLayerName(toSnakeCase(this.constructor.name));
+    this.trainableFlag = trainable;
+    this.dtype = dtype;
+  }
+
+  /** Whether the weights are trained. Layers may give it more meaning (BatchNormalization: frozen statistics). */
+  get trainable(): boolean {
+    return this.trainableFlag;
+  }
+  set trainable(value: boolean) {
+    if (typeof value !== 'boolean') throw typeError(`${this.constructor.name}.trainable`, 'a boolean', value);
+    this.trainableFlag = value;
+  }
+
+  /** All weights in creation order. */
+  get variables(): Variable[] {
+    return this.weights.slice();
+  }
+
+  /** Weights an optimizer should update (none when the layer is not trainable). */
+  get trainableVariables(): Variable[] {
+    return this.trainableFlag ? this.weights.filter((v) => v.trainable) : [];
+  }
+
+  /** The other weights (moving statistics, or all of them when the layer is frozen). */
+  get nonTrainableVariables(): Variable[] {
+    return this.trainableFlag ? this.weights.filter((v) => !v.trainable) : this.weights.slice();
+  }
+
+  /** Creates the weights for inputs of `inputShape`. Called once, by {@link apply}. */
+  protected abstract build(inputShape: readonly number[]): void;
+
+  /** The layer's computation on an input of the layer's dtype. */
+  protected abstract call(x: Tensor, options: ApplyOptions): Tensor;
+
+  /** Checks an input against what the layer was built for; throws with a clear message. */
+  protected abstract checkInput(x: Tensor): void;
+
+  /**
+   * Runs the layer on `x` (building it on the first call).
+   * @param x input tensor (or anything {@link tensor} accepts); cast to the layer's dtype
+   * @param options `{ training }` (default false)
+   * @throws {TypeError} for a non-tensor input or bad options
+   * @throws {RangeError} for an input incompatible with the layer
+   */
+  apply(x: TensorLike, options: ApplyOptions = {}): Tensor {
+    const api = `${this.constructor.name}.apply`;
+    if (typeof options !== 'object' || options === null) throw typeError(api, 'options as { training?: boolean }', options);
+    const training = options.training ?? false;
+    if (typeof training !== 'boolean') throw typeError(api, 'options.training as a boolean', training);
+    let input = toTensor(x, api, 'x', this.dtype);
+    if (!this.built) {
+      this.checkInput(input);
+      this.build(input.shape);
+      this.built = true;
+    } else {
+      this.checkInput(input);
+    }
+    if (input.dtype !== this.dtype) input = cast(input, this.dtype);
+    return this.call(input, { training });
+  }
+
+  /** Creates a weight named `<layer>/<name>:0`. For use in {@link build}. */
+  protected addWeight(name: string, shape: readonly number[], initializer: Initializer, trainable: boolean): Variable {
+    const v = new Variable(initializer.call(shape, this.dtype), {
+      name: `${this.name}/${name}:0`,
+      trainable,
+      dtype: this.dtype,
+    });
+    this.weights.push(v);
+    return v;
+  }
+
+  /** Copies of the weights' values, in creation order. */
+  getWeights(): Tensor[] {
+    return this.weights.map((v) => v.snapshot());
+  }
+
+  /**
+   * Sets every weight at once, in creation order. All shapes are checked
+   * before anything is written: on error no weight changes.
+   * @throws {RangeError} when the count or a shape differs, or the layer is not built
+   */
+  setWeights(values: readonly TensorLike[]): void {
+    const api = `${this.constructor.name}.setWeights`;
+    if (!Array.isArray(values)) throw typeError(api, 'an array of tensors', values);
+    if (values.length !== this.weights.length) {
+      throw rangeError(api, `${this.weights.length} weights${this.built ? '' : ' (the layer is not built yet: call it once or build it)'}`, `${values.length}`, true);
+    }
+    const tensors = values.map((value, i) => {
+      const t = toTensor(value, api, `values[${i}]`, this.dtype);
+      const w = this.weights[i];
+      if (t.shape.length !== w.shape.length || t.shape.some((d, k) => d !== w.shape[k])) {
+        throw rangeError(api, `values[${i}] of shape [${w.shape.join(',')}] for '${w.name}'`, describe(t), true, 'ERR_NORMKIT_SHAPE_MISMATCH');
+      }
+      return t;
+    });
+    tensors.forEach((t, i) => this.weights[i].assign(t));
+  }
+
+  /** Arguments that recreate this layer with {@link fromConfig}-style static methods. */
+  getConfig(): LayerConfig {
+    return { name: this.name, trainable: this.trainableFlag, dtype: this.dtype };
+  }
+}

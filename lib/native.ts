@@ -1,0 +1,71 @@
+/**
+ * The only module that loads the compiled addon. Everything else in `lib/`
+ * talks to native code through the {@link NativeBinding} interface below.
+ *
+ * The binding re-checks types, lengths and aliasing (it can be reached
+ * directly), but meaning (shapes, axes, ranges) is validated in TypeScript
+ * before any call lands here.
+ */
+import * as path from 'node:path';
+import nodeGypBuild from 'node-gyp-build';
+
+/** A contiguous floating-point buffer a kernel reads or writes. */
+export type FloatArray = Float32Array | Float64Array;
+
+/** What `backendInfo()` reports about the loaded addon. */
+export interface NativeBackendInfo {
+  /** Instruction set the kernels dispatch to: 'scalar' | 'sse2' | 'avx2' | 'avx512' | 'neon'. */
+  isa: string;
+  /** Every ISA this build contains and this CPU can execute, lowest first. */
+  isaAvailable: string[];
+  /** Threads the kernels may use (1 = the calling thread only). */
+  threads: number;
+  /** The addon's own version (matches package.json). */
+  version: string;
+  /** Node-API version the addon was built against. */
+  napiVersion: number;
+}
+
+/**
+ * Raw entry points of the addon. All sizes are element counts; `outer`,
+ * `channels`, `inner` describe the [outer, channels, inner] view
+ * (see native/kernels/layout.h). Every array of one call has the same dtype.
+ * Outputs are written in place; nothing is allocated on the native side.
+ */
+export interface NativeBinding {
+  channelStats(x: FloatArray, outer: number, channels: number, inner: number,
+    mean: FloatArray, variance: FloatArray): void;
+  batchNormTrain(x: FloatArray, outer: number, channels: number, inner: number,
+    gamma: FloatArray | null, beta: FloatArray | null, epsilon: number,
+    y: FloatArray, mean: FloatArray, variance: FloatArray, invStd: FloatArray): void;
+  batchNormInfer(x: FloatArray, outer: number, channels: number, inner: number,
+    gamma: FloatArray | null, beta: FloatArray | null, mean: FloatArray, variance: FloatArray,
+    epsilon: number, y: FloatArray): void;
+  batchNormBackward(dy: FloatArray, x: FloatArray, outer: number, channels: number, inner: number,
+    gamma: FloatArray | null, mean: FloatArray, invStd: FloatArray, training: boolean,
+    dx: FloatArray | null, dgamma: FloatArray | null, dbeta: FloatArray | null): void;
+  sgdUpdate(variable: FloatArray, grad: FloatArray, velocity: FloatArray | null,
+    learningRate: number, momentum: number, nesterov: boolean): void;
+
+  /** Same arguments as the sync twins; the work runs on the libuv pool. */
+  channelStatsAsync(...args: Parameters<NativeBinding['channelStats']>): Promise<void>;
+  batchNormTrainAsync(...args: Parameters<NativeBinding['batchNormTrain']>): Promise<void>;
+  batchNormInferAsync(...args: Parameters<NativeBinding['batchNormInfer']>): Promise<void>;
+  batchNormBackwardAsync(...args: Parameters<NativeBinding['batchNormBackward']>): Promise<void>;
+
+  backendInfo(): NativeBackendInfo;
+  /** Forces an ISA by name; throws RangeError when this CPU/build lacks it. */
+  setIsa(name: string): void;
+  /** Sets the kernel thread count (>= 1). */
+  setNumThreads(n: number): void;
+
+  /** Bench only: an empty call that unwraps two typed arrays (the call-overhead floor). */
+  noop(a: FloatArray, b: FloatArray): void;
+  /** Bench only: streaming copy dst[i] = src[i] with the active ISA and threads (the bandwidth roofline). */
+  streamCopy(src: FloatArray, dst: FloatArray): void;
+}
+
+const packageRoot = path.resolve(__dirname, '..');
+
+/** The loaded addon (prebuilt binary when one matches, else build/Release). */
+export const native: NativeBinding = nodeGypBuild(packageRoot) as NativeBinding;

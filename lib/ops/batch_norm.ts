@@ -1,0 +1,101 @@
+import { allocate, type FloatArray } from '../dtype.js';
+import type { ChannelLayout } from '../layout.js';
+import { native } from '../native.js';
+import { recordOp } from '../tape.js';
+import { Tensor } from '../tensor.js';
+
+/** Result of a training-mode forward: the output and the batch statistics. */
+export interface BatchNormTrainResult {
+  y: Tensor;
+  /** Per-channel batch mean. */
+  mean: FloatArray;
+  /** Per-channel biased batch variance. */
+  variance: FloatArray;
+  /** Per-channel 1 / sqrt(variance + epsilon). */
+  invStd: FloatArray;
+}
+
+/**
+ * Differentiable batch normalization with batch statistics over the
+ * [outer, channels, inner] view of `x`. Arguments are already validated by
+ * the caller (the layer or `nk.kernels`): same dtype, `gamma`/`beta` of
+ * `channels` values or null (1 / 0), at least two values per channel.
+ *
+ * The gradient flows through the batch statistics:
+ * dx = gamma * invStd * (dy - mean(dy) - xhat * mean(dy * xhat)).
+ */
+export function batchNormTrainOp(
+  x: Tensor,
+  layout: ChannelLayout,
+  gamma: Tensor | null,
+  beta: Tensor | null,
+  epsilon: number,
+): BatchNormTrainResult {
+  const { outer, channels, inner } = layout;
+  const y = allocate(x.dtype, x.size);
+  const mean = allocate(x.dtype, channels);
+  const variance = allocate(x.dtype, channels);
+  const invStd = allocate(x.dtype, channels);
+  native.batchNormTrain(x.data, outer, channels, inner, gamma?.data ?? null, beta?.data ?? null, epsilon, y, mean, variance, invStd);
+  const out = new Tensor(y, x.shape);
+  recordBackward('BatchNormTrain', x, layout, gamma, beta, out, mean, invStd, true);
+  return { y: out, mean, variance, invStd };
+}
+
+/**
+ * Differentiable batch normalization with given (frozen) statistics. The
+ * statistics are copied, so later updates of moving averages do not change
+ * the recorded gradient; they receive no gradient themselves.
+ */
+export function batchNormInferOp(
+  x: Tensor,
+  layout: ChannelLayout,
+  gamma: Tensor | null,
+  beta: Tensor | null,
+  mean: FloatArray,
+  variance: FloatArray,
+  epsilon: number,
+): Tensor {
+  const { outer, channels, inner } = layout;
+  const y = allocate(x.dtype, x.size);
+  native.batchNormInfer(x.data, outer, channels, inner, gamma?.data ?? null, beta?.data ?? null, mean, variance, epsilon, y);
+  const out = new Tensor(y, x.shape);
+  const frozenMean = mean.slice();
+  const invStd = allocate(x.dtype, channels);
+  for (let c = 0; c < channels; c++) invStd[c] = 1 / Math.sqrt(variance[c] + epsilon);
+  recordBackward('BatchNormInfer', x, layout, gamma, beta, out, frozenMean, invStd, false);
+  return out;
+}
+
+function recordBackward(
+  name: string,
+  x: Tensor,
+  layout: ChannelLayout,
+  gamma: Tensor | null,
+  beta: Tensor | null,
+  y: Tensor,
+  mean: FloatArray,
+  invStd: FloatArray,
+  training: boolean,
+): void {
+  const inputs = [x];
+  if (gamma) inputs.push(gamma);
+  if (beta) inputs.push(beta);
+  recordOp(name, inputs, [y], ([dy]) => {
+    const { outer, channels, inner } = layout;
+    // A gradient arriving in another dtype (mixed-precision graphs) is converted to x's.
+    let dyData = dy!.data;
+    if (dy!.dtype !== x.dtype) {
+      dyData = allocate(x.dtype, x.size);
+      dyData.set(dy!.data);
+    }
+    const dx = allocate(x.dtype, x.size);
+    const dgamma = gamma ? allocate(x.dtype, channels) : null;
+    const dbeta = beta ? allocate(x.dtype, channels) : null;
+    native.batchNormBackward(dyData, x.data, outer, channels, inner, gamma?.data ?? null, mean, invStd, training, dx, dgamma, dbeta);
+    const grads: (Tensor | null)[] = [new Tensor(dx, x.shape)];
+    if (gamma) grads.push(new Tensor(dgamma!, gamma.shape));
+    if (beta) grads.push(new Tensor(dbeta!, beta.shape));
+    return grads;
+  });
+}

@@ -1,0 +1,247 @@
+import { allocate } from './dtype.js';
+import { describe, rangeError, typeError, NormkitRangeError } from './errors.js';
+import { Tensor, type TensorSource } from './tensor.js';
+
+/**
+ * Gradient of an op's outputs to its inputs. Receives one upstream gradient
+ * per output (null where nothing flows back) and returns one gradient per
+ * input, shaped like that input, or null where the input gets none.
+ */
+export type BackwardFn = (dys: (Tensor | null)[]) => (Tensor | null)[];
+
+interface TapeNode {
+  name: string;
+  inputs: Tensor[];
+  inputVersions: number[];
+  outputs: Tensor[];
+  backward: BackwardFn;
+}
+
+/** What a variable must offer the tape (implemented by `Variable`). */
+export interface WatchableVariable extends TensorSource {
+  readonly name: string;
+  readonly trainable: boolean;
+}
+
+const activeTapes: GradientTape[] = [];
+let pauseDepth = 0;
+
+/** Options of {@link GradientTape}. */
+export interface GradientTapeOptions {
+  /** Allow more than one `gradient()` call (default false, as in TensorFlow). */
+  persistent?: boolean;
+  /** Watch trainable variables automatically when an op reads them (default true). */
+  watchAccessedVariables?: boolean;
+}
+
+/** Options of {@link GradientTape.gradient}. */
+export interface GradientOptions {
+  /** Gradient of a watched source that the target does not depend on: null (default) or zeros. */
+  unconnectedGradients?: 'none' | 'zero';
+}
+
+type Source = Tensor | WatchableVariable;
+type GradientOf<S> = S extends readonly unknown[] ? { [K in keyof S]: Tensor | null } : Tensor | null;
+
+/**
+ * Records the ops run inside {@link GradientTape.record} and computes
+ * gradients of a result with respect to watched tensors and variables by
+ * reverse-mode differentiation, as `tf.GradientTape` does.
+ *
+ * Trainable variables read by an op while the tape records are watched
+ * automatically; other tensors must be passed to {@link GradientTape.watch}.
+ *
+ * @example
+ * const tape = new nk.GradientTape();
+ * const loss = tape.record(() => nk.mean(nk.square(net.apply(x, { training: true }))));
+ * const [dGamma, dBeta] = tape.gradient(loss, net.trainableVariables);
+ */
+export class GradientTape {
+  readonly persistent: boolean;
+  readonly watchAccessedVariables: boolean;
+  private nodes: TapeNode[] = [];
+  /** Ids of tensors whose gradient can flow: watched ones and everything computed from them. */
+  private tracked = new Set<number>();
+  /** Ids of tensors watched explicitly or as variable values. */
+  private watched = new Set<number>();
+  private used = false;
+
+  constructor(options: GradientTapeOptions = {}) {
+    if (typeof options !== 'object' || options === null) throw typeError('GradientTape', 'an options object', options);
+    this.persistent = options.persistent ?? false;
+    this.watchAccessedVariables = options.watchAccessedVariables ?? true;
+  }
+
+  /**
+   * Runs `fn` with this tape recording and returns what `fn` returns.
+   * Tapes nest: every active tape records the ops its watched tensors flow into.
+   * @throws {TypeError} when `fn` is not a function or returns a Promise (record is synchronous).
+   */
+  record<T>(fn: () => T): T {
+    if (typeof fn !== 'function') throw typeError('GradientTape.record', 'a function', fn);
+    this.assertUsable('GradientTape.record');
+    activeTapes.push(this);
+    let result: T;
+    try {
+      result = fn();
+    } finally {
+      const i = activeTapes.lastIndexOf(this);
+      if (i >= 0) activeTapes.splice(i, 1);
+    }
+    if (result instanceof Promise) {
+      throw typeError('GradientTape.record', 'a synchronous function', 'a function returning a Promise', true);
+    }
+    return result;
+  }
+
+  /** Marks tensors (or variables) as sources whose gradients may be asked for. */
+  watch(...sources: (Source | Source[])[]): void {
+    for (const s of sources.flat()) {
+      const t = sourceTensor(s, 'GradientTape.watch', 'source');
+      this.watched.add(t.id);
+      this.tracked.add(t.id);
+    }
+  }
+
+  /** Variables and tensors this tape has watched so far (ids). */
+  watchedIds(): ReadonlySet<number> {
+    return this.watched;
+  }
+
+  /**
+   * Gradient of `target` with respect to each source. With an array of
+   * sources the result is an array in the same order.
+   *
+   * The target's gradient seed is ones (the gradient of its sum, as TensorFlow).
+   *
+   * @throws {RangeError} when a source was never watched by this tape, when the
+   *   tape is not persistent and was already used, or when a tensor the
+   *   gradient needs was modified in place after it was recorded.
+   */
+  gradient<S extends Source | readonly Source[]>(target: Tensor, sources: S, options: GradientOptions = {}): GradientOf<S> {
+    const api = 'GradientTape.gradient';
+    this.assertUsable(api);
+    if (!(target instanceof Tensor)) throw typeError(api, 'target as a Tensor', target);
+    const list = (Array.isArray(sources) ? sources : [sources]) as Source[];
+    const sourceTensors = list.map((s, i) => {
+      const t = sourceTensor(s, api, `sources[${i}]`);
+      if (!this.watched.has(t.id)) {
+        const label = isVariable(s) ? `variable '${s.name}'` : describe(s);
+        throw rangeError(api, 'sources that this tape watched or recorded', `${label} which it never saw`, true, 'ERR_NORMKIT_INVALID_STATE');
+      }
+      return t;
+    });
+    const unconnected = options.unconnectedGradients ?? 'none';
+    if (unconnected !== 'none' && unconnected !== 'zero') {
+      throw rangeError(api, `unconnectedGradients 'none' or 'zero'`, unconnected);
+    }
+
+    const grads = new Map<number, Tensor>();
+    const seed = allocate(target.dtype, target.size).fill(1);
+    grads.set(target.id, new Tensor(seed, target.shape));
+    pauseDepth++;
+    try {
+      for (let n = this.nodes.length - 1; n >= 0; n--) {
+        const node = this.nodes[n];
+        const dys = node.outputs.map((o) => grads.get(o.id) ?? null);
+        if (dys.every((d) => d === null)) continue;
+        node.inputs.forEach((input, i) => {
+          if (input.version !== node.inputVersions[i]) {
+            throw new NormkitRangeError(
+              `${api}: expected the inputs of op '${node.name}' to be unchanged since they were recorded, ` +
+                `got input ${i} (${describe(input)}) modified in place; compute gradients before updating variables`,
+              'ERR_NORMKIT_INVALID_STATE',
+            );
+          }
+        });
+        const dxs = node.backward(dys);
+        node.inputs.forEach((input, i) => {
+          const dx = dxs[i];
+          if (dx === null || dx === undefined || !this.tracked.has(input.id)) return;
+          const prev = grads.get(input.id);
+          grads.set(input.id, prev === undefined ? dx : addSameShape(prev, dx));
+        });
+      }
+    } finally {
+      pauseDepth--;
+    }
+    if (!this.persistent) {
+      this.used = true;
+      this.nodes = [];
+    }
+    const out = sourceTensors.map((t) => {
+      const g = grads.get(t.id);
+      if (g !== undefined) return g;
+      return unconnected === 'zero' ? new Tensor(allocate(t.dtype, t.size), t.shape) : null;
+    });
+    return (Array.isArray(sources) ? out : out[0]) as GradientOf<S>;
+  }
+
+  /** Called by {@link recordOp}: keeps `node` when one of its inputs is tracked. */
+  private offer(node: TapeNode): void {
+    if (!node.inputs.some((t) => this.tracked.has(t.id))) return;
+    this.nodes.push(node);
+    for (const o of node.outputs) this.tracked.add(o.id);
+  }
+
+  /** Called when an op reads a variable while this tape records. */
+  private noteVariableRead(variable: WatchableVariable, value: Tensor): void {
+    if (variable.trainable && this.watchAccessedVariables) {
+      this.watched.add(value.id);
+      this.tracked.add(value.id);
+    }
+  }
+
+  private assertUsable(api: string): void {
+    if (this.used) {
+      throw rangeError(api, 'a persistent tape for more than one gradient() call', 'a non-persistent tape that was already used', true, 'ERR_NORMKIT_INVALID_STATE');
+    }
+  }
+
+  /** @internal */
+  static _offer(node: TapeNode): void {
+    for (const tape of activeTapes) tape.offer(node);
+  }
+
+  /** @internal */
+  static _noteVariableRead(variable: WatchableVariable, value: Tensor): void {
+    for (const tape of activeTapes) tape.noteVariableRead(variable, value);
+  }
+}
+
+function isVariable(s: unknown): s is WatchableVariable {
+  return typeof s === 'object' && s !== null && !(s instanceof Tensor) && typeof (s as WatchableVariable).read === 'function';
+}
+
+function sourceTensor(s: unknown, api: string, param: string): Tensor {
+  if (s instanceof Tensor) return s;
+  if (isVariable(s)) return s.read();
+  throw typeError(api, `${param} as a Tensor or Variable`, s);
+}
+
+function addSameShape(a: Tensor, b: Tensor): Tensor {
+  const out = allocate(a.dtype, a.size);
+  const x = a.data;
+  const y = b.data;
+  for (let i = 0; i < out.length; i++) out[i] = x[i] + y[i];
+  return new Tensor(out, a.shape);
+}
+
+/** True while at least one tape records (and gradients are not being computed). */
+export function isRecording(): boolean {
+  return activeTapes.length > 0 && pauseDepth === 0;
+}
+
+/**
+ * Records an op on every active tape that tracks one of its inputs. Ops call
+ * this after computing their outputs; `backward` must not modify its inputs.
+ */
+export function recordOp(name: string, inputs: Tensor[], outputs: Tensor[], backward: BackwardFn): void {
+  if (!isRecording()) return;
+  GradientTape._offer({ name, inputs, inputVersions: inputs.map((t) => t.version), outputs, backward });
+}
+
+/** Tells active tapes that `variable` was read as `value` (auto-watching). */
+export function noteVariableRead(variable: WatchableVariable, value: Tensor): void {
+  if (activeTapes.length > 0) GradientTape._noteVariableRead(variable, value);
+}
