@@ -1,0 +1,236 @@
+/**
+ * Reductions over axes: sum, mean, max, min. Each takes `axis` as a number,
+ * an array of numbers (negatives count from the end; `[]` reduces nothing)
+ * or undefined (every axis), and `keepDims` to keep reduced axes as size 1.
+ * All are differentiable.
+ */
+import { allocate, type DType } from '../dtype.js';
+import { rangeError, typeError } from '../errors.js';
+import { recordOp } from '../tape.js';
+import { Tensor, toTensor, type TensorLike } from '../tensor.js';
+import { broadcastRaw, forEachRun, planStrided, shapeText, sumToShape } from './broadcast.js';
+
+/**
+ * Resolves `axis` against `rank`: sorted, distinct, non-negative axes.
+ * `undefined` means every axis; an empty array means none.
+ *
+ * @param axis a number, an array of numbers, or undefined
+ * @param rank rank of the tensor being reduced
+ * @param api calling op, for messages
+ * @param param parameter name, for messages
+ * @throws {TypeError}  when `axis` is not an integer or an array of integers
+ * @throws {RangeError} when an axis is outside [-rank, rank - 1] or repeated
+ * @example
+ * normalizeAxes(-1, 3, 'sum');        // [2]
+ * normalizeAxes([0, -1], 3, 'sum');   // [0, 2]
+ * normalizeAxes(undefined, 2, 'sum'); // [0, 1]
+ */
+export function normalizeAxes(axis: number | readonly number[] | undefined, rank: number, api: string, param = 'axis'): number[] {
+  if (axis === undefined) return Array.from({ length: rank }, (_, i) => i);
+  const list = typeof axis === 'number' ? [axis] : Array.isArray(axis) ? axis : null;
+  const what = `${param} as an integer, an array of integers, or undefined`;
+  if (list === null) throw typeError(api, what, axis);
+  const out: number[] = [];
+  for (const a of list) {
+    if (typeof a !== 'number' || !Number.isInteger(a)) throw typeError(api, what, axis);
+    if (a < -rank || a >= rank) {
+      throw rangeError(api, `${param} in [${-rank}, ${rank - 1}] for a tensor of rank ${rank}`, a);
+    }
+    const r = a < 0 ? a + rank : a;
+    if (out.includes(r)) throw rangeError(api, `distinct axes in ${param}`, `[${list.join(',')}]`, true);
+    out.push(r);
+  }
+  return out.sort((p, q) => p - q);
+}
+
+/** Shape of `shape` with `axes` set to 1 (the keepDims shape) and the reduced element count. */
+function keptShape(shape: readonly number[], axes: readonly number[]): { kept: number[]; count: number } {
+  let count = 1;
+  const kept = shape.map((d, i) => {
+    if (!axes.includes(i)) return d;
+    count *= d;
+    return 1;
+  });
+  return { kept, count };
+}
+
+function resultShape(shape: readonly number[], axes: readonly number[], keepDims: boolean): number[] {
+  return keepDims ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
+}
+
+function checkKeepDims(keepDims: unknown, api: string): boolean {
+  if (keepDims === undefined) return false;
+  if (typeof keepDims !== 'boolean') throw typeError(api, 'keepDims as a boolean', keepDims);
+  return keepDims;
+}
+
+interface Prepared {
+  x: Tensor;
+  axes: number[];
+  kept: number[];
+  count: number;
+  outShape: number[];
+}
+
+function prepare(api: string, x: TensorLike, axis: number | readonly number[] | undefined, keepDims: unknown): Prepared {
+  const t = toTensor(x, api, 'x');
+  const axes = normalizeAxes(axis, t.rank, api);
+  const keep = checkKeepDims(keepDims, api);
+  const { kept, count } = keptShape(t.shape, axes);
+  return { x: t, axes, kept, count, outShape: resultShape(t.shape, axes, keep) };
+}
+
+/** Max or min of `x` down to the `kept` shape; NaN propagates. No recording. */
+function extremeRaw(x: Tensor, kept: readonly number[], isMax: boolean): Float64Array {
+  const size = kept.reduce((p, d) => p * d, 1);
+  const acc = new Float64Array(size).fill(isMax ? -Infinity : Infinity);
+  const src = x.data;
+  const plan = planStrided(x.shape, [x.shape, kept]);
+  const sAcc = plan.strides[1][plan.shape.length - 1];
+  forEachRun(plan, (off, n) => {
+    const j = off[0];
+    const k = off[1];
+    if (sAcc === 0) {
+      let m = acc[k];
+      if (isMax) {
+        for (let i = 0; i < n; i++) {
+          const v = src[j + i];
+          if (v > m || v !== v) m = v;
+        }
+      } else {
+        for (let i = 0; i < n; i++) {
+          const v = src[j + i];
+          if (v < m || v !== v) m = v;
+        }
+      }
+      acc[k] = m;
+    } else {
+      for (let i = 0; i < n; i++) {
+        const v = src[j + i];
+        const m = acc[k + i];
+        if (m === m && (isMax ? v > m : v < m)) acc[k + i] = v;
+        else if (v !== v) acc[k + i] = v;
+      }
+    }
+  });
+  return acc;
+}
+
+function store(values: Float64Array, dtype: DType, shape: readonly number[]): Tensor {
+  if (dtype === 'float64') return new Tensor(values, shape);
+  const out = allocate(dtype, values.length);
+  out.set(values);
+  return new Tensor(out, shape);
+}
+
+/** Upstream gradient of a reduction, broadcast back over the reduced axes of the input. */
+function spread(dy: Tensor, p: Prepared, scale: number): Tensor {
+  const g = broadcastRaw(new Tensor(dy.data, p.kept), p.x.shape, p.x.dtype);
+  if (scale !== 1) for (let i = 0; i < g.data.length; i++) g.data[i] *= scale;
+  return g;
+}
+
+/**
+ * Sum of elements over `axis` (accumulated in float64, stored in the input dtype).
+ *
+ * @param x tensor, variable, number or nested array
+ * @param axis axis or axes to reduce (negatives from the end); all when undefined
+ * @param keepDims keep reduced axes as size 1 (default false)
+ * @returns the sums; a scalar when every axis is reduced without keepDims
+ * @throws {TypeError}  when `x` is not tensor-like, `axis` is not integer(s), or `keepDims` not a boolean
+ * @throws {RangeError} when an axis is out of range or repeated
+ * @example
+ * nk.sum(nk.tensor([[1, 2], [3, 4]]), 0);        // [4, 6]
+ * nk.sum(nk.tensor([[1, 2], [3, 4]]), -1, true); // [[3], [7]]
+ */
+export function sum(x: TensorLike, axis?: number | readonly number[], keepDims?: boolean): Tensor {
+  const p = prepare('sum', x, axis, keepDims);
+  const s = sumToShape(p.x, p.kept);
+  const out = new Tensor(s.data, p.outShape);
+  recordOp('Sum', [p.x], [out], ([dy]) => [dy === null ? null : spread(dy, p, 1)]);
+  return out;
+}
+
+/**
+ * Mean of elements over `axis` (sum in float64, divided once, stored in the
+ * input dtype). The mean over zero elements is NaN.
+ *
+ * @param x tensor, variable, number or nested array
+ * @param axis axis or axes to reduce (negatives from the end); all when undefined
+ * @param keepDims keep reduced axes as size 1 (default false)
+ * @returns the means; a scalar when every axis is reduced without keepDims
+ * @throws {TypeError}  when `x` is not tensor-like, `axis` is not integer(s), or `keepDims` not a boolean
+ * @throws {RangeError} when an axis is out of range or repeated
+ * @example
+ * nk.mean(nk.tensor([[1, 2], [3, 4]]));    // 2.5
+ * nk.mean(nk.tensor([[1, 2], [3, 4]]), 1); // [1.5, 3.5]
+ */
+export function mean(x: TensorLike, axis?: number | readonly number[], keepDims?: boolean): Tensor {
+  const p = prepare('mean', x, axis, keepDims);
+  const s = sumToShape(p.x, p.kept, 'float64').data as Float64Array;
+  for (let i = 0; i < s.length; i++) s[i] /= p.count;
+  const out = store(s, p.x.dtype, p.outShape);
+  recordOp('Mean', [p.x], [out], ([dy]) => [dy === null ? null : spread(dy, p, 1 / p.count)]);
+  return out;
+}
+
+function extreme(api: string, opName: string, isMax: boolean, x: TensorLike, axis: number | readonly number[] | undefined, keepDims: boolean | undefined): Tensor {
+  const p = prepare(api, x, axis, keepDims);
+  const outSize = p.kept.reduce((a, d) => a * d, 1);
+  if (p.count === 0 && outSize > 0) {
+    throw rangeError(api, 'reduced axes with at least one element', `shape ${shapeText(p.x.shape)} reduced over [${p.axes.join(',')}]`, true);
+  }
+  const values = extremeRaw(p.x, p.kept, isMax);
+  const out = store(values, p.x.dtype, p.outShape);
+  recordOp(opName, [p.x], [out], ([dy]) => {
+    if (dy === null) return [null];
+    // As TensorFlow: the gradient is shared equally by every element equal to the extreme.
+    const ext = broadcastRaw(new Tensor(out.data, p.kept), p.x.shape);
+    const xd = p.x.data;
+    const ed = ext.data;
+    const mask = allocate(p.x.dtype, p.x.size);
+    for (let i = 0; i < mask.length; i++) mask[i] = xd[i] === ed[i] ? 1 : 0;
+    const counts = sumToShape(new Tensor(mask, p.x.shape), p.kept, 'float64').data;
+    const share = new Float64Array(counts.length);
+    const dyd = dy.data;
+    for (let i = 0; i < share.length; i++) share[i] = dyd[i] / counts[i];
+    const g = broadcastRaw(new Tensor(share, p.kept), p.x.shape, p.x.dtype);
+    for (let i = 0; i < mask.length; i++) g.data[i] *= mask[i];
+    return [g];
+  });
+  return out;
+}
+
+/**
+ * Maximum over `axis`; NaN propagates. The gradient goes to the positions of
+ * the maximum, split equally among ties (as TensorFlow).
+ *
+ * @param x tensor, variable, number or nested array
+ * @param axis axis or axes to reduce (negatives from the end); all when undefined
+ * @param keepDims keep reduced axes as size 1 (default false)
+ * @returns the maxima
+ * @throws {TypeError}  when `x` is not tensor-like, `axis` is not integer(s), or `keepDims` not a boolean
+ * @throws {RangeError} when an axis is out of range or repeated, or a reduced axis has size 0
+ * @example
+ * nk.max(nk.tensor([[1, 5], [3, 4]]), 0); // [3, 5]
+ */
+export function max(x: TensorLike, axis?: number | readonly number[], keepDims?: boolean): Tensor {
+  return extreme('max', 'Max', true, x, axis, keepDims);
+}
+
+/**
+ * Minimum over `axis`; NaN propagates. The gradient goes to the positions of
+ * the minimum, split equally among ties (as TensorFlow).
+ *
+ * @param x tensor, variable, number or nested array
+ * @param axis axis or axes to reduce (negatives from the end); all when undefined
+ * @param keepDims keep reduced axes as size 1 (default false)
+ * @returns the minima
+ * @throws {TypeError}  when `x` is not tensor-like, `axis` is not integer(s), or `keepDims` not a boolean
+ * @throws {RangeError} when an axis is out of range or repeated, or a reduced axis has size 0
+ * @example
+ * nk.min(nk.tensor([[1, 5], [3, 4]]), 1); // [1, 3]
+ */
+export function min(x: TensorLike, axis?: number | readonly number[], keepDims?: boolean): Tensor {
+  return extreme('min', 'Min', false, x, axis, keepDims);
+}
