@@ -62,8 +62,11 @@ export function reshape(x: TensorLike, shape: readonly number[]): Tensor {
   return out;
 }
 
-/** Permutes the axes of `x` (no checks, no recording): out.shape[i] = x.shape[perm[i]]. */
-function transposeRaw(x: Tensor, perm: readonly number[]): Tensor {
+/**
+ * Permutes the axes of `x` into a new contiguous tensor, without checks or
+ * recording (for ops that rearrange data internally): out.shape[i] = x.shape[perm[i]].
+ */
+export function transposeRaw(x: Tensor, perm: readonly number[]): Tensor {
   const shape = perm.map((p) => x.shape[p]);
   const out = allocate(x.dtype, x.size);
   if (x.size === 0) return new Tensor(out, shape);
