@@ -203,8 +203,8 @@ export function broadcastTo(x: TensorLike, shape: readonly number[]): Tensor {
   if (target === null || target.some((d) => !Number.isSafeInteger(d) || d < 0)) {
     throw rangeError(api, 'shape as an array of non-negative integers', shape);
   }
-  const result = target.length >= t.rank ? broadcastShapes(t.shape, target, api) : null;
-  if (result === null || result.some((d, i) => d !== target[i])) {
+  const offset = target.length - t.rank;
+  if (offset < 0 || t.shape.some((d, i) => d !== 1 && d !== target[offset + i])) {
     throw rangeError(api, `a shape that ${shapeText(t.shape)} broadcasts to`, shapeText(target), true, 'ERR_NORMKIT_SHAPE_MISMATCH');
   }
   const out = broadcastRaw(t, target);
