@@ -1,0 +1,203 @@
+/**
+ * normkit, measured three ways at the thread counts of the bench:
+ *   - `binding`: the raw Node-API entry points of lib/native.ts — the floor
+ *     of what normkit's own TypeScript adds nothing to;
+ *   - `kernels`: the public zero-allocation kernel API (`nk.kernels.*`) with
+ *     preallocated `out` buffers — what a service would call, and the row
+ *     every speedup is computed from;
+ *   - `layer`: `new nk.layers.BatchNormalization(...).apply(x, {training})`,
+ *     and the backward as `GradientTape.gradient` of `sum(y * dy)` (only the
+ *     gradient call is timed; the tape is recorded once, persistent).
+ *
+ * The addon is loaded lazily: until build/Release/normkit.node exists the
+ * bench runs the peers alone and says so.
+ */
+import type { BenchShape, CaseData, Impl, ImplLoader, Op, Outputs, Runner, Unsupported } from '../core/types.js';
+
+type NormkitModule = typeof import('../../lib/index.js');
+type NativeModule = typeof import('../../lib/native.js');
+export type NativeBinding = NativeModule['native'];
+
+export interface LoadedNormkit {
+  nk: NormkitModule;
+  native: NativeBinding;
+}
+
+let loaded: Promise<LoadedNormkit | Unsupported> | undefined;
+
+/** Loads lib/ (and so the addon) once; a missing addon becomes a reason, not a crash. */
+export function loadNormkit(): Promise<LoadedNormkit | Unsupported> {
+  loaded ??= (async () => {
+    try {
+      const nativeModule: NativeModule = await import('../../lib/native.js');
+      const nk: NormkitModule = await import('../../lib/index.js');
+      return { nk, native: nativeModule.native };
+    } catch (e) {
+      const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
+      return { unsupported: `normkit addon not loadable (${msg}); build it with \`npm run build:native\`` };
+    }
+  })();
+  return loaded;
+}
+
+function copyOf(a: Float32Array | Float64Array): Float32Array {
+  return Float32Array.from(a);
+}
+
+function bindingImpl(n: NativeBinding, threads: number): Impl {
+  return {
+    id: `normkit-binding-${threads}t`,
+    peer: 'normkit',
+    label: 'normkit native binding (raw)',
+    threads,
+    isNormkit: true,
+    supports: () => true,
+    async prepare(op: Op, d: CaseData): Promise<Runner> {
+      n.setNumThreads(threads);
+      const { outer, channels: C, inner, size } = d.shape;
+      const y = new Float32Array(size);
+      const mean = new Float32Array(C);
+      const variance = new Float32Array(C);
+      const invStd = new Float32Array(C);
+      if (op === 'infer') {
+        return {
+          run: () => n.batchNormInfer(d.x, outer, C, inner, d.gamma, d.beta, d.movingMean, d.movingVariance, d.epsilon, y),
+          outputs: () => ({ y }),
+        };
+      }
+      if (op === 'train') {
+        return {
+          run: () => n.batchNormTrain(d.x, outer, C, inner, d.gamma, d.beta, d.epsilon, y, mean, variance, invStd),
+          outputs: () => ({ y, mean, variance }),
+        };
+      }
+      n.batchNormTrain(d.x, outer, C, inner, d.gamma, d.beta, d.epsilon, y, mean, variance, invStd);
+      const dx = new Float32Array(size);
+      const dgamma = new Float32Array(C);
+      const dbeta = new Float32Array(C);
+      return {
+        run: () => n.batchNormBackward(d.dy, d.x, outer, C, inner, d.gamma, mean, invStd, true, dx, dgamma, dbeta),
+        outputs: () => ({ dx, dgamma, dbeta }),
+      };
+    },
+  };
+}
+
+function kernelsImpl({ nk, native }: LoadedNormkit, threads: number): Impl {
+  return {
+    id: `normkit-kernels-${threads}t`,
+    peer: 'normkit',
+    label: 'normkit kernels API (out buffers)',
+    threads,
+    isNormkit: true,
+    supports: () => true,
+    async prepare(op: Op, d: CaseData): Promise<Runner> {
+      native.setNumThreads(threads);
+      const { channels: C, size } = d.shape;
+      // A layout object built once, as a service would keep it.
+      const layout = { outer: d.shape.outer, channels: C, inner: d.shape.inner };
+      const train = {
+        gamma: d.gamma,
+        beta: d.beta,
+        epsilon: d.epsilon,
+        out: { y: new Float32Array(size), mean: new Float32Array(C), variance: new Float32Array(C), invStd: new Float32Array(C) },
+      };
+      if (op === 'infer') {
+        const opts = { mean: d.movingMean, variance: d.movingVariance, gamma: d.gamma, beta: d.beta, epsilon: d.epsilon, out: new Float32Array(size) };
+        return {
+          run: () => void nk.kernels.batchNormInfer(d.x, layout, opts),
+          outputs: () => ({ y: opts.out }),
+        };
+      }
+      if (op === 'train') {
+        return {
+          run: () => void nk.kernels.batchNormTrain(d.x, layout, train),
+          outputs: () => ({ y: train.out.y, mean: train.out.mean, variance: train.out.variance }),
+        };
+      }
+      const f = nk.kernels.batchNormTrain(d.x, layout, train);
+      const opts = {
+        mean: f.mean,
+        invStd: f.invStd,
+        gamma: d.gamma,
+        training: true,
+        out: { dx: new Float32Array(size), dgamma: new Float32Array(C), dbeta: new Float32Array(C) },
+      };
+      return {
+        run: () => void nk.kernels.batchNormBackward(d.dy, d.x, layout, opts),
+        outputs: () => ({ dx: opts.out.dx, dgamma: opts.out.dgamma, dbeta: opts.out.dbeta }),
+      };
+    },
+  };
+}
+
+function layerImpl({ nk, native }: LoadedNormkit, threads: number): Impl {
+  return {
+    id: `normkit-layer-${threads}t`,
+    peer: 'normkit',
+    label: 'normkit layers.BatchNormalization',
+    threads,
+    isNormkit: true,
+    supports: () => true,
+    async prepare(op: Op, d: CaseData): Promise<Runner> {
+      native.setNumThreads(threads);
+      const s: BenchShape = d.shape;
+      const layer = new nk.layers.BatchNormalization({ axis: s.axis, epsilon: d.epsilon });
+      const x = new nk.Tensor(d.x, s.shape);
+      layer.apply(x); // builds the layer so that its weights exist
+      layer.setWeights([
+        new nk.Tensor(d.gamma, [s.channels]),
+        new nk.Tensor(d.beta, [s.channels]),
+        new nk.Tensor(d.movingMean, [s.channels]),
+        new nk.Tensor(d.movingVariance, [s.channels]),
+      ]);
+      if (op === 'infer' || op === 'train') {
+        const training = op === 'train';
+        let y: InstanceType<NormkitModule['Tensor']> | undefined;
+        return {
+          run: () => {
+            y = layer.apply(x, { training });
+          },
+          outputs: (): Outputs => (y === undefined ? {} : { y: copyOf(y.data) }),
+        };
+      }
+      const dy = new nk.Tensor(d.dy, s.shape);
+      const tape = new nk.GradientTape({ persistent: true });
+      tape.watch(x);
+      const loss = tape.record(() => nk.sum(nk.mul(layer.apply(x, { training: true }), dy)));
+      const gamma = layer.gamma;
+      const beta = layer.beta;
+      if (gamma === null || beta === null) throw new Error('normkit layer built without gamma/beta');
+      let grads: ReturnType<typeof tape.gradient> | undefined;
+      return {
+        run: () => {
+          grads = tape.gradient(loss, [x, gamma, beta]);
+        },
+        outputs: (): Outputs => {
+          if (!Array.isArray(grads)) return {};
+          const [dx, dgamma, dbeta] = grads;
+          return {
+            ...(dx ? { dx: copyOf(dx.data) } : {}),
+            ...(dgamma ? { dgamma: copyOf(dgamma.data) } : {}),
+            ...(dbeta ? { dbeta: copyOf(dbeta.data) } : {}),
+          };
+        },
+      };
+    },
+  };
+}
+
+/** Every normkit row of the bench (see the module comment). */
+export const loadNormkitImpls: ImplLoader = async () => {
+  const l = await loadNormkit();
+  if ('unsupported' in l) return l;
+  return [
+    bindingImpl(l.native, 1),
+    kernelsImpl(l, 1),
+    kernelsImpl(l, 2),
+    layerImpl(l, 1),
+  ];
+};
+
+/** Id of the row every peer is compared with (issue 3's targets are one thread). */
+export const NORMKIT_REFERENCE_ID = 'normkit-kernels-1t';
