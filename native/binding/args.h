@@ -1,0 +1,225 @@
+// Argument unwrapping for the exports: the binding's half of the validation
+// boundary (types, lengths, aliasing). Meaning (shapes, axes, ranges) is
+// checked in TypeScript first; these checks repeat the cheap ones because the
+// binding can be called directly, and a kernel trusts its preconditions.
+//
+// Rules: float arrays are Float32Array or Float64Array, all of one dtype per
+// call, over a live (not detached) ArrayBuffer or a SharedArrayBuffer; sizes
+// are positive safe integers whose product matches the lengths; epsilon is
+// finite and > 0; outputs overlap neither inputs nor each other, except for
+// the one in-place pair a kernel header allows, which must then be the very
+// same bytes.
+#pragma once
+
+#include <napi.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "errors.h"
+#include "layout.h"
+
+namespace normkit {
+namespace binding {
+
+enum class DType { kNone, kFloat32, kFloat64 };
+
+// A float typed-array argument after the type checks.
+struct ArrayArg {
+  const char* name = nullptr;
+  DType dtype = DType::kNone;  // kNone: an optional argument passed as null/undefined
+  void* data = nullptr;
+  size_t length = 0;
+  size_t byte_length = 0;
+
+  bool present() const { return dtype != DType::kNone; }
+  template <class T>
+  T* as() const { return static_cast<T*>(data); }
+};
+
+class Args {
+ public:
+  Args(const Napi::CallbackInfo& info, const char* api) : info_(info), api_(api) {}
+
+  Napi::Env env() const { return info_.Env(); }
+  const char* api() const { return api_; }
+
+  // Every typed array unwrapped so far (async calls keep them alive).
+  const std::vector<napi_value>& arrays() const { return arrays_; }
+
+  ArrayArg Array(size_t index, const char* name) { return Unwrap(index, name, false); }
+  ArrayArg OptionalArray(size_t index, const char* name) { return Unwrap(index, name, true); }
+
+  // outer, channels, inner at index, index + 1, index + 2.
+  Layout Dims(size_t index) {
+    Layout l;
+    l.outer = Dim(index, "outer");
+    l.channels = Dim(index + 1, "channels");
+    l.inner = Dim(index + 2, "inner");
+    if (l.outer > INT64_MAX / l.channels || l.outer * l.channels > INT64_MAX / l.inner) {
+      ThrowRangeError(env(), api_, "outer*channels*inner to fit in 64 bits",
+                      Product(l));
+    }
+    return l;
+  }
+
+  // A positive safe integer (1 .. 2^53 - 1).
+  int64_t Dim(size_t index, const char* name) {
+    const Napi::Value v = info_[index];
+    const std::string what = std::string(name) + " to be a positive safe integer";
+    if (!v.IsNumber()) ThrowTypeError(env(), api_, what, Describe(v));
+    const double d = v.As<Napi::Number>().DoubleValue();
+    if (!(d >= 1.0 && d <= 9007199254740991.0) || d != static_cast<double>(static_cast<int64_t>(d))) {
+      ThrowRangeError(env(), api_, what, Describe(v));
+    }
+    return static_cast<int64_t>(d);
+  }
+
+  double Finite(size_t index, const char* name) {
+    const Napi::Value v = info_[index];
+    const std::string what = std::string(name) + " to be a finite number";
+    if (!v.IsNumber()) ThrowTypeError(env(), api_, what, Describe(v));
+    const double d = v.As<Napi::Number>().DoubleValue();
+    if (!(d - d == 0.0)) ThrowRangeError(env(), api_, what, Describe(v));
+    return d;
+  }
+
+  double Epsilon(size_t index, const char* name) {
+    const Napi::Value v = info_[index];
+    const std::string what = std::string(name) + " to be a finite number > 0";
+    if (!v.IsNumber()) ThrowTypeError(env(), api_, what, Describe(v));
+    const double d = v.As<Napi::Number>().DoubleValue();
+    if (!(d > 0.0 && d - d == 0.0)) ThrowRangeError(env(), api_, what, Describe(v));
+    return d;
+  }
+
+  bool Boolean(size_t index, const char* name) {
+    const Napi::Value v = info_[index];
+    if (!v.IsBoolean()) {
+      ThrowTypeError(env(), api_, std::string(name) + " to be a boolean", Describe(v));
+    }
+    return v.As<Napi::Boolean>().Value();
+  }
+
+  // Every present array has the dtype of `first`.
+  void SameDType(const ArrayArg& first, std::initializer_list<const ArrayArg*> others) {
+    for (const ArrayArg* a : others) {
+      if (a->present() && a->dtype != first.dtype) {
+        ThrowTypeError(env(), api_,
+                       std::string(a->name) + " to be a " + DTypeName(first.dtype) + " like " +
+                           first.name,
+                       DTypeName(a->dtype));
+      }
+    }
+  }
+
+  void ExpectCount(const ArrayArg& a, const Layout& l) {
+    ExpectLength(a, l.count(),
+                 "outer*channels*inner = " + std::to_string(l.outer) + "*" +
+                     std::to_string(l.channels) + "*" + std::to_string(l.inner));
+  }
+
+  void ExpectChannels(const ArrayArg& a, const Layout& l) {
+    ExpectLength(a, l.channels, "channels");
+  }
+
+  void ExpectLength(const ArrayArg& a, int64_t expected, const std::string& why) {
+    if (a.present() && static_cast<uint64_t>(a.length) != static_cast<uint64_t>(expected)) {
+      ThrowRangeError(env(), api_,
+                      std::string(a.name) + " to have length " + std::to_string(expected) +
+                          " (" + why + ")",
+                      std::to_string(a.length));
+    }
+  }
+
+  // Outputs overlap no input and no other output; `in_place_out` may instead
+  // be exactly `in_place_in` (same bytes), as the kernel headers allow.
+  void NoOverlap(std::initializer_list<const ArrayArg*> outputs,
+                 std::initializer_list<const ArrayArg*> inputs,
+                 const ArrayArg* in_place_out = nullptr,
+                 const ArrayArg* in_place_in = nullptr) {
+    for (auto o = outputs.begin(); o != outputs.end(); ++o) {
+      for (auto p = o + 1; p != outputs.end(); ++p) Disjoint(**o, **p, false);
+      for (const ArrayArg* in : inputs) {
+        Disjoint(**o, *in, *o == in_place_out && in == in_place_in);
+      }
+    }
+  }
+
+ private:
+  static const char* DTypeName(DType d) {
+    return d == DType::kFloat32 ? "Float32Array" : "Float64Array";
+  }
+
+  static std::string Product(const Layout& l) {
+    return std::to_string(l.outer) + "*" + std::to_string(l.channels) + "*" +
+           std::to_string(l.inner);
+  }
+
+  void Disjoint(const ArrayArg& out, const ArrayArg& in, bool may_be_same) {
+    if (!out.present() || !in.present() || out.byte_length == 0 || in.byte_length == 0) return;
+    const auto o0 = reinterpret_cast<uintptr_t>(out.data);
+    const auto i0 = reinterpret_cast<uintptr_t>(in.data);
+    const bool overlap = o0 < i0 + in.byte_length && i0 < o0 + out.byte_length;
+    if (!overlap) return;
+    if (may_be_same) {
+      if (o0 == i0 && out.byte_length == in.byte_length) return;
+      ThrowRangeError(env(), api_,
+                      std::string(out.name) + " to be " + in.name +
+                          " itself (in place) or not to share memory with it",
+                      "a partial overlap");
+    }
+    ThrowRangeError(env(), api_,
+                    std::string(out.name) + " not to share memory with " + in.name,
+                    "overlapping arrays");
+  }
+
+  ArrayArg Unwrap(size_t index, const char* name, bool optional) {
+    const Napi::Value v = info_[index];
+    ArrayArg a;
+    a.name = name;
+    if (optional && (v.IsNull() || v.IsUndefined())) return a;
+    const std::string what = std::string(name) + " to be a Float32Array or Float64Array" +
+                             (optional ? " or null" : "");
+    if (!v.IsTypedArray()) ThrowTypeError(env(), api_, what, Describe(v));
+    napi_typedarray_type type;
+    size_t length;
+    void* data;
+    napi_value buffer;
+    size_t offset;
+    NAPI_THROW_IF_FAILED(env(), napi_get_typedarray_info(env(), v, &type, &length, &data,
+                                                         &buffer, &offset),
+                         a);
+    if (type == napi_float32_array) {
+      a.dtype = DType::kFloat32;
+      a.byte_length = length * sizeof(float);
+    } else if (type == napi_float64_array) {
+      a.dtype = DType::kFloat64;
+      a.byte_length = length * sizeof(double);
+    } else {
+      ThrowTypeError(env(), api_, what, Describe(v));
+    }
+    // A SharedArrayBuffer is never reported as detached; an ArrayBuffer that
+    // was transferred away has no memory behind the view any more.
+    bool detached = false;
+    NAPI_THROW_IF_FAILED(env(), napi_is_detached_arraybuffer(env(), buffer, &detached), a);
+    if (detached) {
+      ThrowTypeError(env(), api_, std::string(name) + " to be backed by a live ArrayBuffer",
+                     std::string(DTypeName(a.dtype)) + " over a detached ArrayBuffer");
+    }
+    a.data = data;
+    a.length = length;
+    arrays_.push_back(v);
+    return a;
+  }
+
+  const Napi::CallbackInfo& info_;
+  const char* api_;
+  std::vector<napi_value> arrays_;
+};
+
+}  // namespace binding
+}  // namespace normkit

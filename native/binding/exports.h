@@ -1,0 +1,16 @@
+// One registration function per exported concept; addon.cc calls them all.
+#pragma once
+
+#include <napi.h>
+
+namespace normkit {
+namespace binding {
+
+void RegisterStats(Napi::Env env, Napi::Object exports);      // stats.cc
+void RegisterBatchNorm(Napi::Env env, Napi::Object exports);  // batch_norm.cc
+void RegisterOptimizer(Napi::Env env, Napi::Object exports);  // optimizer.cc
+void RegisterInfo(Napi::Env env, Napi::Object exports);       // info.cc
+void RegisterBench(Napi::Env env, Napi::Object exports);      // bench.cc
+
+}  // namespace binding
+}  // namespace normkit

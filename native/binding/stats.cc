@@ -1,0 +1,55 @@
+// channelStats / channelStatsAsync(x, outer, channels, inner, mean, variance)
+#include "channel_stats.h"
+
+#include "args.h"
+#include "async.h"
+#include "exports.h"
+
+namespace normkit {
+namespace binding {
+namespace {
+
+struct ChannelStatsCall {
+  ArrayArg x, mean, variance;
+  Layout layout;
+
+  void Run() const {
+    if (x.dtype == DType::kFloat32) {
+      ChannelStats(x.as<const float>(), layout, mean.as<float>(), variance.as<float>());
+    } else {
+      ChannelStats(x.as<const double>(), layout, mean.as<double>(), variance.as<double>());
+    }
+  }
+};
+
+ChannelStatsCall ParseChannelStats(Args& a) {
+  ChannelStatsCall c;
+  c.x = a.Array(0, "x");
+  c.layout = a.Dims(1);
+  c.mean = a.Array(4, "mean");
+  c.variance = a.Array(5, "variance");
+  a.SameDType(c.x, {&c.mean, &c.variance});
+  a.ExpectCount(c.x, c.layout);
+  a.ExpectChannels(c.mean, c.layout);
+  a.ExpectChannels(c.variance, c.layout);
+  a.NoOverlap({&c.mean, &c.variance}, {&c.x});
+  return c;
+}
+
+Napi::Value ChannelStatsSync(const Napi::CallbackInfo& info) {
+  return RunSync<ChannelStatsCall, ParseChannelStats>(info, "channelStats");
+}
+Napi::Value ChannelStatsAsync(const Napi::CallbackInfo& info) {
+  return RunAsync<ChannelStatsCall, ParseChannelStats>(info, "channelStatsAsync");
+}
+
+}  // namespace
+
+void RegisterStats(Napi::Env env, Napi::Object exports) {
+  exports.Set("channelStats", Napi::Function::New(env, ChannelStatsSync, "channelStats"));
+  exports.Set("channelStatsAsync",
+              Napi::Function::New(env, ChannelStatsAsync, "channelStatsAsync"));
+}
+
+}  // namespace binding
+}  // namespace normkit

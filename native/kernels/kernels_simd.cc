@@ -1,0 +1,803 @@
+// The SIMD kernels, written once and compiled once per ISA (see simd.h and
+// binding.gyp: one static library per ISA, each with its own -m flags).
+//
+// Every kernel is one or two streaming passes over the tensor:
+//   ChannelStats           1 pass  (read x)                        4 B/value (f32)
+//   BatchNormTrainForward  2 passes (read x; read x, write y)     12 B/value
+//   BatchNormInferForward  1 pass  (read x, write y)              8 B/value
+//   BatchNormBackward      2 passes (read dy, x; read dy, x, write dx) 20 B/value
+// The arithmetic per value is a handful of vector ops, far below what the
+// core can issue per byte of DRAM or L2 traffic, so the loops are written to
+// keep the loads streaming (no gathers, no per-value branches, no latency
+// chains) rather than to save arithmetic.
+//
+// Two walkers implement every pass (see plan.h for when each is used):
+//   ...Nhwc (row mode): a row of the item is a run of positions whose
+//     channel is fixed per position; one double accumulator (or coefficient)
+//     per position lives in a small L1 array that vectors load and store.
+//   ...Nchw (run mode): one run of `inner` values of a single channel at a
+//     time; accumulators stay in registers and coefficients are broadcast.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "kernel_table.h"
+#include "plan.h"
+#include "simd.h"
+#include "thread_pool.h"
+
+namespace normkit {
+namespace NORMKIT_ISA_NS {
+namespace {
+
+int64_t Min(int64_t a, int64_t b) { return a < b ? a : b; }
+int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// ---------------------------------------------------------------------------
+// Per-value operations.
+//
+// Reductions accumulate two sums (s, q) from one or two inputs and a
+// per-channel parameter p; elementwise ops map one or two inputs through
+// per-channel coefficients. Each has a vector form and a scalar form with the
+// same roundings.
+
+// Statistics of x about a shift p (a sample of the channel):
+//   s = sum (x - p),  q = sum (x - p)^2.
+// See ChannelStatsT for why the shift and how chunks are merged.
+struct StatsOp {
+  static constexpr bool kTwoInputs = false;
+  static void Step(DVec x, DVec, DVec p, DVec& s, DVec& q) {
+    const DVec d = Sub(x, p);
+    s = Add(s, d);
+    q = MulAdd(d, d, q);
+  }
+  static void Step1(double x, double, double p, double& s, double& q) {
+    const double d = x - p;
+    s += d;
+    q = MulAddScalar(d, d, q);
+  }
+};
+
+// The backward sums, inputs (dy, x), p = mean:
+//   s = sum dy,  q = sum dy * (x - mean).
+struct GradSumsOp {
+  static constexpr bool kTwoInputs = true;
+  static void Step(DVec dy, DVec x, DVec m, DVec& s, DVec& q) {
+    s = Add(s, dy);
+    q = MulAdd(dy, Sub(x, m), q);
+  }
+  static void Step1(double dy, double x, double m, double& s, double& q) {
+    s += dy;
+    q = MulAddScalar(dy, x - m, q);
+  }
+};
+
+// y = x * c0 + c1 (the folded forward, see BatchNormTrainForward).
+struct ScaleShiftOp {
+  static constexpr bool kTwoInputs = false;
+  static constexpr int kCoefs = 2;
+  static DVec Apply(DVec x, DVec, const DVec* c) { return MulAdd(x, c[0], c[1]); }
+  static double Apply1(double x, double, const double* c) {
+    return MulAddScalar(x, c[0], c[1]);
+  }
+};
+
+// dx = dy * c0 + (x * c1 + c2) (the folded training backward).
+struct GradTrainOp {
+  static constexpr bool kTwoInputs = true;
+  static constexpr int kCoefs = 3;
+  static DVec Apply(DVec dy, DVec x, const DVec* c) {
+    return MulAdd(dy, c[0], MulAdd(x, c[1], c[2]));
+  }
+  static double Apply1(double dy, double x, const double* c) {
+    return MulAddScalar(dy, c[0], MulAddScalar(x, c[1], c[2]));
+  }
+};
+
+// dx = dy * c0 (backward through frozen statistics).
+struct GradFrozenOp {
+  static constexpr bool kTwoInputs = false;
+  static constexpr int kCoefs = 1;
+  static DVec Apply(DVec dy, DVec, const DVec* c) { return Mul(dy, c[0]); }
+  static double Apply1(double dy, double, const double* c) { return dy * c[0]; }
+};
+
+// Loads the input vector at `i` of a (and of b when the op has two inputs).
+template <class T, class Op>
+inline void LoadInputs(const T* a, const T* b, int64_t i, DVec* va, DVec* vb) {
+  LoadIn(a + i, va);
+  if constexpr (Op::kTwoInputs) {
+    LoadIn(b + i, vb);
+  } else {
+    for (int h = 0; h < kIn<T>; ++h) vb[h] = va[h];
+  }
+}
+
+template <class Op, class T>
+inline double Second(const T* b, int64_t i) {
+  if constexpr (Op::kTwoInputs) {
+    return static_cast<double>(b[i]);
+  } else {
+    return 0.0;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Run mode walkers (one channel, contiguous values, parameters broadcast).
+
+// Adds the sums of a run of `len` values to *s_out, *q_out. Two input vectors
+// per iteration into independent accumulators hide the add latency.
+template <class T, class Op>
+void SumRunNchw(const T* a, const T* b, int64_t len, double p, double* s_out,
+                double* q_out) {
+  constexpr int kN = kIn<T>;
+  constexpr int64_t kL = kLanes<T>;
+  const DVec pv = Set1(p);
+  DVec s[2 * kN], q[2 * kN];
+  for (int k = 0; k < 2 * kN; ++k) s[k] = q[k] = Zero();
+  int64_t i = 0;
+  for (; i + 2 * kL <= len; i += 2 * kL) {
+    for (int u = 0; u < 2; ++u) {
+      DVec va[kN], vb[kN];
+      LoadInputs<T, Op>(a, b, i + u * kL, va, vb);
+      for (int h = 0; h < kN; ++h) Op::Step(va[h], vb[h], pv, s[u * kN + h], q[u * kN + h]);
+    }
+  }
+  if (i + kL <= len) {
+    DVec va[kN], vb[kN];
+    LoadInputs<T, Op>(a, b, i, va, vb);
+    for (int h = 0; h < kN; ++h) Op::Step(va[h], vb[h], pv, s[h], q[h]);
+    i += kL;
+  }
+  for (int k = 1; k < 2 * kN; ++k) {
+    s[0] = Add(s[0], s[k]);
+    q[0] = Add(q[0], q[k]);
+  }
+  double sr = SumLanes(s[0]);
+  double qr = SumLanes(q[0]);
+  for (; i < len; ++i) Op::Step1(static_cast<double>(a[i]), Second<Op>(b, i), p, sr, qr);
+  *s_out += sr;
+  *q_out += qr;
+}
+
+// y[i] = Op(a[i], b[i]) for a run of one channel, coefficients c.
+template <class T, class Op>
+void ApplyRunNchw(const T* a, const T* b, T* y, int64_t len, const double* c) {
+  constexpr int kN = kIn<T>;
+  constexpr int64_t kL = kLanes<T>;
+  DVec cv[Op::kCoefs];
+  for (int k = 0; k < Op::kCoefs; ++k) cv[k] = Set1(c[k]);
+  int64_t i = 0;
+  for (; i + kL <= len; i += kL) {
+    DVec va[kN], vb[kN], out[kN];
+    LoadInputs<T, Op>(a, b, i, va, vb);
+    for (int h = 0; h < kN; ++h) out[h] = Op::Apply(va[h], vb[h], cv);
+    StoreOut(y + i, out);
+  }
+  for (; i < len; ++i) {
+    y[i] = static_cast<T>(Op::Apply1(static_cast<double>(a[i]), Second<Op>(b, i), c));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Row mode walkers: `segs` segments of `len` positions, segment k starting at
+// k * stride; position j has parameter par[j] and accumulators s[j], q[j]
+// (or coefficients coef[k * kRowMaxPattern + j]). Positions past the last
+// whole input vector of a segment go through the scalar form.
+
+template <class T, class Op>
+void SumRowsNhwc(const T* a, const T* b, int64_t stride, int64_t segs,
+                 int64_t len, const double* par, double* s, double* q) {
+  constexpr int kN = kIn<T>;
+  constexpr int64_t kL = kLanes<T>;
+  for (int64_t k = 0; k < segs; ++k) {
+    const T* ra = a + k * stride;
+    const T* rb = b + k * stride;
+    int64_t j = 0;
+    for (; j + kL <= len; j += kL) {
+      DVec va[kN], vb[kN];
+      LoadInputs<T, Op>(ra, rb, j, va, vb);
+      for (int h = 0; h < kN; ++h) {
+        const int64_t off = j + h * kDLanes;
+        DVec sv = LoadD(s + off);
+        DVec qv = LoadD(q + off);
+        Op::Step(va[h], vb[h], LoadD(par + off), sv, qv);
+        StoreD(s + off, sv);
+        StoreD(q + off, qv);
+      }
+    }
+    for (; j < len; ++j) {
+      Op::Step1(static_cast<double>(ra[j]), Second<Op>(rb, j), par[j], s[j], q[j]);
+    }
+  }
+}
+
+template <class T, class Op>
+void ApplyRowsNhwc(const T* a, const T* b, T* y, int64_t stride, int64_t segs,
+                   int64_t len, const double* coef) {
+  constexpr int kN = kIn<T>;
+  constexpr int64_t kL = kLanes<T>;
+  for (int64_t k = 0; k < segs; ++k) {
+    const T* ra = a + k * stride;
+    const T* rb = b + k * stride;
+    T* ry = y + k * stride;
+    int64_t j = 0;
+    for (; j + kL <= len; j += kL) {
+      DVec va[kN], vb[kN], out[kN];
+      LoadInputs<T, Op>(ra, rb, j, va, vb);
+      for (int h = 0; h < kN; ++h) {
+        const int64_t off = j + h * kDLanes;
+        DVec cv[Op::kCoefs];
+        for (int c = 0; c < Op::kCoefs; ++c) cv[c] = LoadD(coef + c * kRowMaxPattern + off);
+        out[h] = Op::Apply(va[h], vb[h], cv);
+      }
+      StoreOut(ry + j, out);
+    }
+    for (; j < len; ++j) {
+      double cs[Op::kCoefs];
+      for (int c = 0; c < Op::kCoefs; ++c) cs[c] = coef[c * kRowMaxPattern + j];
+      ry[j] = static_cast<T>(Op::Apply1(static_cast<double>(ra[j]), Second<Op>(rb, j), cs));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Items.
+
+// The rectangle of the tensor one item covers.
+struct ItemRange {
+  int64_t group, c0, c1, u0, u1;
+};
+
+ItemRange RangeOf(const Plan& p, int64_t channels, int64_t item) {
+  ItemRange r;
+  r.group = item / p.blocks;
+  const int64_t block = item % p.blocks;
+  r.c0 = block * p.block_c;
+  r.c1 = Min(channels, r.c0 + p.block_c);
+  r.u0 = r.group * p.units_per_group;
+  r.u1 = Min(p.units, r.u0 + p.units_per_group);
+  return r;
+}
+
+// How a row-mode item walks its rows: as one flat pattern (single block and
+// a short enough pattern) or row by row over its block of positions.
+struct RowWalk {
+  int64_t len;          // positions per segment
+  int64_t first;        // offset of position 0 inside a row
+  bool flat;            // segments are consecutive patterns, not rows
+  int64_t channel_of_0; // channel of position 0
+};
+
+template <class T>
+RowWalk RowWalkOf(const Plan& p, const Layout& l, const ItemRange& r) {
+  const int64_t pattern = RowPatternLength(p.row_len, kLanes<T>);
+  if (p.blocks == 1 && pattern <= kRowMaxPattern) return {pattern, 0, true, 0};
+  return {(r.c1 - r.c0) * l.inner, r.c0 * l.inner, false, r.c0};
+}
+
+// Channel of position j of a row walk.
+inline int64_t ChannelAt(const RowWalk& w, const Plan& p, int64_t inner, int64_t j) {
+  return w.flat ? (j % p.row_len) / inner : w.channel_of_0 + j / inner;
+}
+
+template <class T>
+struct SumsArgs {
+  const T* a;
+  const T* b;
+  Layout layout;
+  const Plan* plan;
+  // Per-channel parameter (the mean for GradSumsOp); nullptr: use a sample of
+  // the item's data as the shift (StatsOp).
+  const double* param;
+  // [groups][channels][3]: StatsOp writes (n, mean, M2) of the item;
+  // GradSumsOp writes (n, s, q).
+  double* part;
+};
+
+// One item of a reduction: sums of every channel of the block over the
+// group's units, written to the item's own partial slots.
+template <class T, class Op>
+void SumsItem(void* ctx, int64_t item) {
+  const SumsArgs<T>& args = *static_cast<const SumsArgs<T>*>(ctx);
+  const Plan& p = *args.plan;
+  const Layout& l = args.layout;
+  const int64_t channels = l.channels;
+  const int64_t inner = l.inner;
+  const ItemRange r = RangeOf(p, channels, item);
+  const int64_t nb = r.c1 - r.c0;
+
+  alignas(64) double par[kRunMaxBlockChannels];
+  alignas(64) double s[kRunMaxBlockChannels];
+  alignas(64) double q[kRunMaxBlockChannels];
+  for (int64_t k = 0; k < nb; ++k) s[k] = q[k] = 0.0;
+  int64_t n = 0;
+
+  if (p.run_mode) {
+    const int64_t o0 = r.u0 / p.pieces;
+    const int64_t i0 = (r.u0 % p.pieces) * p.piece_len;
+    for (int64_t k = 0; k < nb; ++k) {
+      par[k] = args.param != nullptr
+                   ? args.param[r.c0 + k]
+                   : static_cast<double>(args.a[((o0 * channels) + r.c0 + k) * inner + i0]);
+    }
+    for (int64_t u = r.u0; u < r.u1; ++u) {
+      const int64_t o = u / p.pieces;
+      const int64_t start = (u % p.pieces) * p.piece_len;
+      const int64_t len = Min(p.piece_len, inner - start);
+      n += len;
+      for (int64_t k = 0; k < nb; ++k) {
+        const int64_t off = (o * channels + r.c0 + k) * inner + start;
+        SumRunNchw<T, Op>(args.a + off, args.b + off, len, par[k], &s[k], &q[k]);
+      }
+    }
+  } else {
+    const int64_t rows = r.u1 - r.u0;
+    const int64_t base = r.u0 * p.row_len;
+    n = rows * inner;
+    for (int64_t k = 0; k < nb; ++k) {
+      par[k] = args.param != nullptr
+                   ? args.param[r.c0 + k]
+                   : static_cast<double>(args.a[base + (r.c0 + k) * inner]);
+    }
+    const RowWalk w = RowWalkOf<T>(p, l, r);
+    alignas(64) double ppar[kRowMaxPattern];
+    alignas(64) double ps[kRowMaxPattern];
+    alignas(64) double pq[kRowMaxPattern];
+    for (int64_t j = 0; j < w.len; ++j) {
+      ppar[j] = par[ChannelAt(w, p, inner, j) - r.c0];
+      ps[j] = pq[j] = 0.0;
+    }
+    const T* a = args.a + base + w.first;
+    const T* b = args.b + base + w.first;
+    if (w.flat) {
+      const int64_t total = rows * p.row_len;
+      const int64_t segs = total / w.len;
+      SumRowsNhwc<T, Op>(a, b, w.len, segs, w.len, ppar, ps, pq);
+      const int64_t tail = total - segs * w.len;
+      if (tail > 0) {
+        SumRowsNhwc<T, Op>(a + segs * w.len, b + segs * w.len, w.len, 1, tail, ppar, ps, pq);
+      }
+    } else {
+      SumRowsNhwc<T, Op>(a, b, p.row_len, rows, w.len, ppar, ps, pq);
+    }
+    for (int64_t j = 0; j < w.len; ++j) {
+      const int64_t k = ChannelAt(w, p, inner, j) - r.c0;
+      s[k] += ps[j];
+      q[k] += pq[j];
+    }
+  }
+
+  double* out = args.part + (r.group * channels + r.c0) * 3;
+  const double dn = static_cast<double>(n);
+  for (int64_t k = 0; k < nb; ++k, out += 3) {
+    out[0] = dn;
+    if (args.param == nullptr) {
+      // Shifted sums to the item's (n, mean, M2); see ChannelStatsT.
+      const double m2 = q[k] - s[k] * (s[k] / dn);
+      out[1] = par[k] + s[k] / dn;
+      out[2] = m2 > 0.0 ? m2 : 0.0;
+    } else {
+      out[1] = s[k];
+      out[2] = q[k];
+    }
+  }
+}
+
+template <class T>
+struct ApplyArgs {
+  const T* a;
+  const T* b;
+  T* y;
+  Layout layout;
+  const Plan* plan;
+  const double* coef;  // [kCoefs][channels]
+};
+
+// One item of an elementwise pass.
+template <class T, class Op>
+void ApplyItem(void* ctx, int64_t item) {
+  const ApplyArgs<T>& args = *static_cast<const ApplyArgs<T>*>(ctx);
+  const Plan& p = *args.plan;
+  const Layout& l = args.layout;
+  const int64_t channels = l.channels;
+  const int64_t inner = l.inner;
+  const ItemRange r = RangeOf(p, channels, item);
+
+  if (p.run_mode) {
+    for (int64_t u = r.u0; u < r.u1; ++u) {
+      const int64_t o = u / p.pieces;
+      const int64_t start = (u % p.pieces) * p.piece_len;
+      const int64_t len = Min(p.piece_len, inner - start);
+      for (int64_t c = r.c0; c < r.c1; ++c) {
+        double cs[Op::kCoefs];
+        for (int k = 0; k < Op::kCoefs; ++k) cs[k] = args.coef[k * channels + c];
+        const int64_t off = (o * channels + c) * inner + start;
+        ApplyRunNchw<T, Op>(args.a + off, args.b + off, args.y + off, len, cs);
+      }
+    }
+    return;
+  }
+
+  const int64_t rows = r.u1 - r.u0;
+  const int64_t base = r.u0 * p.row_len;
+  const RowWalk w = RowWalkOf<T>(p, l, r);
+  alignas(64) double coef[Op::kCoefs * kRowMaxPattern];
+  for (int64_t j = 0; j < w.len; ++j) {
+    const int64_t c = ChannelAt(w, p, inner, j);
+    for (int k = 0; k < Op::kCoefs; ++k) {
+      coef[k * kRowMaxPattern + j] = args.coef[k * channels + c];
+    }
+  }
+  const int64_t off = base + w.first;
+  if (w.flat) {
+    const int64_t total = rows * p.row_len;
+    const int64_t segs = total / w.len;
+    ApplyRowsNhwc<T, Op>(args.a + off, args.b + off, args.y + off, w.len, segs, w.len, coef);
+    const int64_t tail = total - segs * w.len;
+    if (tail > 0) {
+      const int64_t t = off + segs * w.len;
+      ApplyRowsNhwc<T, Op>(args.a + t, args.b + t, args.y + t, w.len, 1, tail, coef);
+    }
+  } else {
+    ApplyRowsNhwc<T, Op>(args.a + off, args.b + off, args.y + off, p.row_len, rows, w.len, coef);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Merging partials (per channel, in group order, so the result does not
+// depend on which thread produced which partial).
+
+struct MergeArgs {
+  const double* part;
+  int64_t groups;
+  int64_t channels;
+  bool stats;     // Chan merge of (n, mean, M2), else plain sums of (s, q)
+  double* first;  // stats: mean;      sums: s
+  double* second; // stats: variance;  sums: q
+};
+
+constexpr int64_t kMergeChannels = 4096;
+
+void MergeItem(void* ctx, int64_t item) {
+  const MergeArgs& m = *static_cast<const MergeArgs*>(ctx);
+  const int64_t c0 = item * kMergeChannels;
+  const int64_t c1 = Min(m.channels, c0 + kMergeChannels);
+  for (int64_t c = c0; c < c1; ++c) {
+    const double* rec = m.part + c * 3;
+    double n = rec[0], x = rec[1], y = rec[2];
+    for (int64_t g = 1; g < m.groups; ++g) {
+      rec = m.part + (g * m.channels + c) * 3;
+      if (m.stats) {
+        const double nb = rec[0];
+        const double n_ab = n + nb;
+        const double delta = rec[1] - x;
+        x += delta * (nb / n_ab);
+        y += rec[2] + delta * delta * (n * (nb / n_ab));
+        n = n_ab;
+      } else {
+        x += rec[1];
+        y += rec[2];
+      }
+    }
+    m.first[c] = x;
+    m.second[c] = m.stats ? y / n : y;
+  }
+}
+
+void Merge(MergeArgs& m) {
+  ParallelFor(CeilDiv(m.channels, kMergeChannels), m.groups * m.channels, &MergeItem, &m);
+}
+
+// ---------------------------------------------------------------------------
+// Kernels.
+
+// Mean and biased variance per channel, in double, into mean_d / var_d.
+//
+// Why shift and merge: the one-pass E[x^2] - E[x]^2 loses everything when
+// the mean is large against the spread (1e4 + N(0, 1) in float32 leaves no
+// significant bit of the variance). Each item instead accumulates, in
+// double, s = sum d and q = sum d^2 of d = x - p with p a sample of the same
+// channel in the item (its first value), so d is of the order of the spread
+// and the cancellation in M2 = q - s^2/n costs only about
+// eps_double * ((mean - p)^2 / var) relative, negligible for any sample.
+// The item's (n, mean = p + s/n, M2) are then merged across groups in group
+// order with Chan et al.'s pairwise update,
+//   n = na + nb,  delta = mean_b - mean_a,
+//   mean = mean_a + delta * nb / n,
+//   M2 = M2_a + M2_b + delta^2 * na * nb / n,
+// which is exact in exact arithmetic and stable in floating point; the
+// variance is M2 / n. Item boundaries and the merge order depend only on the
+// layout, so the result is bit-identical for every thread count.
+template <class T>
+void ComputeStats(const T* x, const Layout& l, const Plan& p, double* mean_d, double* var_d) {
+  Scratch part(p.groups * l.channels * 3);
+  SumsArgs<T> sums{x, x, l, &p, nullptr, part.data()};
+  ParallelFor(p.groups * p.blocks, l.count(), &SumsItem<T, StatsOp>, &sums);
+  MergeArgs m{part.data(), p.groups, l.channels, true, mean_d, var_d};
+  Merge(m);
+}
+
+template <class T>
+void ChannelStatsT(const T* x, Layout l, T* mean, T* variance) {
+  const Plan p = MakePlan(l);
+  Scratch stats(2 * l.channels);
+  double* mean_d = stats.data();
+  double* var_d = mean_d + l.channels;
+  ComputeStats(x, l, p, mean_d, var_d);
+  for (int64_t c = 0; c < l.channels; ++c) {
+    mean[c] = static_cast<T>(mean_d[c]);
+    variance[c] = static_cast<T>(var_d[c]);
+  }
+}
+
+// The forward fold. With inv_std = 1/sqrt(var + epsilon),
+//   y = (x - mean) * inv_std * gamma + beta
+//     = x * scale + shift,  scale = gamma * inv_std,  shift = beta - mean * scale,
+// one multiply-add per value. scale and shift stay in double and the
+// multiply-add runs in double: in float32, shift = beta - mean*scale would be
+// rounded at the magnitude of mean*scale, an absolute error of about
+// |mean/std| * 6e-8 on an output of order one (6e-4 for data at 1e4 +- 1);
+// in double that error is 1e-16 * |mean/std| and y is correctly rounded to
+// float in all practical cases.
+template <class T>
+void ApplyScaleShift(const T* x, const Layout& l, const Plan& p, const double* coef, T* y) {
+  ApplyArgs<T> args{x, x, y, l, &p, coef};
+  ParallelFor(p.groups * p.blocks, l.count(), &ApplyItem<T, ScaleShiftOp>, &args);
+}
+
+template <class T>
+void TrainForwardT(const T* x, Layout l, const T* gamma, const T* beta,
+                   double epsilon, T* y, T* mean, T* variance, T* inv_std) {
+  const int64_t channels = l.channels;
+  const Plan p = MakePlan(l);
+  Scratch scratch(4 * channels);
+  double* mean_d = scratch.data();
+  double* var_d = mean_d + channels;
+  double* coef = var_d + channels;  // [scale | shift]
+  ComputeStats(x, l, p, mean_d, var_d);
+  for (int64_t c = 0; c < channels; ++c) {
+    const double is = 1.0 / std::sqrt(var_d[c] + epsilon);
+    const double scale = (gamma != nullptr ? static_cast<double>(gamma[c]) : 1.0) * is;
+    coef[c] = scale;
+    coef[channels + c] = (beta != nullptr ? static_cast<double>(beta[c]) : 0.0) - mean_d[c] * scale;
+    mean[c] = static_cast<T>(mean_d[c]);
+    variance[c] = static_cast<T>(var_d[c]);
+    inv_std[c] = static_cast<T>(is);
+  }
+  ApplyScaleShift(x, l, p, coef, y);
+}
+
+template <class T>
+void InferForwardT(const T* x, Layout l, const T* gamma, const T* beta,
+                   const T* mean, const T* variance, double epsilon, T* y) {
+  const int64_t channels = l.channels;
+  const Plan p = MakePlan(l);
+  Scratch scratch(2 * channels);
+  double* coef = scratch.data();
+  for (int64_t c = 0; c < channels; ++c) {
+    const double is = 1.0 / std::sqrt(static_cast<double>(variance[c]) + epsilon);
+    const double scale = (gamma != nullptr ? static_cast<double>(gamma[c]) : 1.0) * is;
+    coef[c] = scale;
+    coef[channels + c] = (beta != nullptr ? static_cast<double>(beta[c]) : 0.0) -
+                         static_cast<double>(mean[c]) * scale;
+  }
+  ApplyScaleShift(x, l, p, coef, y);
+}
+
+// Backward. Pass 1 (when dgamma, dbeta or the training dx need them) sums,
+// per channel, sdy = sum dy and sdyx = sum dy * (x - mean) in double; then
+//   dbeta = sdy,  dgamma = inv_std * sdyx.
+// Pass 2 folds the training formula, with xhat = (x - mean) * inv_std and
+// a = gamma * inv_std,
+//   dx = a * (dy - dbeta/n - xhat * dgamma/n)
+//      = dy * a + x * b + k,  b = -a * inv_std * dgamma / n,  k = -a * dbeta / n - b * mean,
+// evaluated in double like the forward fold (b*x + k cancels at the scale of
+// the mean). With frozen statistics dx = dy * a.
+template <class T>
+void BackwardT(const T* dy, const T* x, Layout l, const T* gamma, const T* mean,
+               const T* inv_std, bool training, T* dx, T* dgamma, T* dbeta) {
+  const int64_t channels = l.channels;
+  const Plan p = MakePlan(l);
+  const bool need_sums = training || dgamma != nullptr || dbeta != nullptr;
+  if (!need_sums && dx == nullptr) return;
+  Scratch scratch(6 * channels);
+  double* mean_d = scratch.data();
+  double* sdy = mean_d + channels;
+  double* sdyx = sdy + channels;
+  double* coef = sdyx + channels;  // up to 3 * channels
+  if (need_sums) {
+    for (int64_t c = 0; c < channels; ++c) mean_d[c] = static_cast<double>(mean[c]);
+    Scratch part(p.groups * channels * 3);
+    SumsArgs<T> sums{dy, x, l, &p, mean_d, part.data()};
+    ParallelFor(p.groups * p.blocks, l.count(), &SumsItem<T, GradSumsOp>, &sums);
+    MergeArgs m{part.data(), p.groups, channels, false, sdy, sdyx};
+    Merge(m);
+    for (int64_t c = 0; c < channels; ++c) {
+      if (dbeta != nullptr) dbeta[c] = static_cast<T>(sdy[c]);
+      if (dgamma != nullptr) {
+        dgamma[c] = static_cast<T>(static_cast<double>(inv_std[c]) * sdyx[c]);
+      }
+    }
+  }
+  if (dx == nullptr) return;
+  const double n = static_cast<double>(l.per_channel());
+  for (int64_t c = 0; c < channels; ++c) {
+    const double is = static_cast<double>(inv_std[c]);
+    const double a = (gamma != nullptr ? static_cast<double>(gamma[c]) : 1.0) * is;
+    coef[c] = a;
+    if (training) {
+      const double b = -a * is * (is * sdyx[c]) / n;
+      coef[channels + c] = b;
+      coef[2 * channels + c] = -a * sdy[c] / n - b * mean_d[c];
+    }
+  }
+  ApplyArgs<T> args{dy, x, dx, l, &p, coef};
+  if (training) {
+    ParallelFor(p.groups * p.blocks, l.count(), &ApplyItem<T, GradTrainOp>, &args);
+  } else {
+    ParallelFor(p.groups * p.blocks, l.count(), &ApplyItem<T, GradFrozenOp>, &args);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Flat kernels (optimizer update, stream copy): fixed chunks of the array.
+
+constexpr int64_t kFlatChunk = int64_t{1} << 15;
+
+template <class T>
+struct SgdArgs {
+  T* var;
+  const T* grad;
+  T* vel;
+  int64_t n;
+  double lr, momentum;
+  bool nesterov;
+};
+
+// Keras SGD in double (see optimizer_update.h):
+//   momentum == 0: var = var - lr * g
+//   else:          v = momentum * v - lr * g
+//                  var = var + (nesterov ? momentum * v - lr * g : v)
+template <class T>
+void SgdItem(void* ctx, int64_t item) {
+  const SgdArgs<T>& s = *static_cast<const SgdArgs<T>*>(ctx);
+  constexpr int kN = kIn<T>;
+  constexpr int64_t kL = kLanes<T>;
+  const int64_t i0 = item * kFlatChunk;
+  const int64_t i1 = Min(s.n, i0 + kFlatChunk);
+  const DVec neg_lr = Set1(-s.lr);
+  const DVec mom = Set1(s.momentum);
+  int64_t i = i0;
+  for (; i + kL <= i1; i += kL) {
+    DVec v[kN], g[kN];
+    LoadIn(s.var + i, v);
+    LoadIn(s.grad + i, g);
+    if (s.momentum == 0.0) {
+      for (int h = 0; h < kN; ++h) v[h] = MulAdd(g[h], neg_lr, v[h]);
+    } else {
+      DVec u[kN];
+      LoadIn(s.vel + i, u);
+      for (int h = 0; h < kN; ++h) {
+        const DVec step = Mul(g[h], neg_lr);
+        u[h] = MulAdd(mom, u[h], step);
+        v[h] = Add(v[h], s.nesterov ? MulAdd(mom, u[h], step) : u[h]);
+      }
+      StoreOut(s.vel + i, u);
+    }
+    StoreOut(s.var + i, v);
+  }
+  for (; i < i1; ++i) {
+    const double g = static_cast<double>(s.grad[i]);
+    double v = static_cast<double>(s.var[i]);
+    if (s.momentum == 0.0) {
+      v = MulAddScalar(g, -s.lr, v);
+    } else {
+      const double step = g * -s.lr;
+      const double u = MulAddScalar(s.momentum, static_cast<double>(s.vel[i]), step);
+      v = v + (s.nesterov ? MulAddScalar(s.momentum, u, step) : u);
+      s.vel[i] = static_cast<T>(u);
+    }
+    s.var[i] = static_cast<T>(v);
+  }
+}
+
+template <class T>
+void SgdT(T* var, const T* grad, T* velocity, int64_t n, double lr,
+          double momentum, bool nesterov) {
+  SgdArgs<T> args{var, grad, velocity, n, lr, momentum, nesterov};
+  ParallelFor(CeilDiv(n, kFlatChunk), n, &SgdItem<T>, &args);
+}
+
+struct CopyArgs {
+  const char* src;
+  char* dst;
+  int64_t bytes;
+};
+
+constexpr int64_t kCopyChunkBytes = int64_t{1} << 18;
+
+void CopyItem(void* ctx, int64_t item) {
+  const CopyArgs& c = *static_cast<const CopyArgs*>(ctx);
+  const int64_t b0 = item * kCopyChunkBytes;
+  const int64_t b1 = Min(c.bytes, b0 + kCopyChunkBytes);
+  int64_t i = b0;
+  for (; i + 4 * kCopyBytes <= b1; i += 4 * kCopyBytes) {
+    CopyVec(c.src + i, c.dst + i);
+    CopyVec(c.src + i + kCopyBytes, c.dst + i + kCopyBytes);
+    CopyVec(c.src + i + 2 * kCopyBytes, c.dst + i + 2 * kCopyBytes);
+    CopyVec(c.src + i + 3 * kCopyBytes, c.dst + i + 3 * kCopyBytes);
+  }
+  for (; i + kCopyBytes <= b1; i += kCopyBytes) CopyVec(c.src + i, c.dst + i);
+  if (i < b1) std::memcpy(c.dst + i, c.src + i, static_cast<size_t>(b1 - i));
+}
+
+template <class T>
+void StreamCopyT(const T* src, T* dst, int64_t n) {
+  CopyArgs args{reinterpret_cast<const char*>(src), reinterpret_cast<char*>(dst),
+                n * static_cast<int64_t>(sizeof(T))};
+  ParallelFor(CeilDiv(args.bytes, kCopyChunkBytes), n, &CopyItem, &args);
+}
+
+}  // namespace
+
+// The public signatures (channel_stats.h, batch_norm.h, ...), for this ISA.
+
+void ChannelStats(const float* x, Layout l, float* mean, float* variance) {
+  ChannelStatsT(x, l, mean, variance);
+}
+void ChannelStats(const double* x, Layout l, double* mean, double* variance) {
+  ChannelStatsT(x, l, mean, variance);
+}
+void BatchNormTrainForward(const float* x, Layout l, const float* gamma,
+                           const float* beta, double epsilon, float* y,
+                           float* mean, float* variance, float* inv_std) {
+  TrainForwardT(x, l, gamma, beta, epsilon, y, mean, variance, inv_std);
+}
+void BatchNormTrainForward(const double* x, Layout l, const double* gamma,
+                           const double* beta, double epsilon, double* y,
+                           double* mean, double* variance, double* inv_std) {
+  TrainForwardT(x, l, gamma, beta, epsilon, y, mean, variance, inv_std);
+}
+void BatchNormInferForward(const float* x, Layout l, const float* gamma,
+                           const float* beta, const float* mean,
+                           const float* variance, double epsilon, float* y) {
+  InferForwardT(x, l, gamma, beta, mean, variance, epsilon, y);
+}
+void BatchNormInferForward(const double* x, Layout l, const double* gamma,
+                           const double* beta, const double* mean,
+                           const double* variance, double epsilon, double* y) {
+  InferForwardT(x, l, gamma, beta, mean, variance, epsilon, y);
+}
+void BatchNormBackward(const float* dy, const float* x, Layout l,
+                       const float* gamma, const float* mean,
+                       const float* inv_std, bool training, float* dx,
+                       float* dgamma, float* dbeta) {
+  BackwardT(dy, x, l, gamma, mean, inv_std, training, dx, dgamma, dbeta);
+}
+void BatchNormBackward(const double* dy, const double* x, Layout l,
+                       const double* gamma, const double* mean,
+                       const double* inv_std, bool training, double* dx,
+                       double* dgamma, double* dbeta) {
+  BackwardT(dy, x, l, gamma, mean, inv_std, training, dx, dgamma, dbeta);
+}
+void SgdUpdate(float* var, const float* grad, float* velocity, int64_t n,
+               double learning_rate, double momentum, bool nesterov) {
+  SgdT(var, grad, velocity, n, learning_rate, momentum, nesterov);
+}
+void SgdUpdate(double* var, const double* grad, double* velocity, int64_t n,
+               double learning_rate, double momentum, bool nesterov) {
+  SgdT(var, grad, velocity, n, learning_rate, momentum, nesterov);
+}
+void StreamCopy(const float* src, float* dst, int64_t n) { StreamCopyT(src, dst, n); }
+void StreamCopy(const double* src, double* dst, int64_t n) { StreamCopyT(src, dst, n); }
+
+extern const KernelTable kTable = {
+    &ChannelStats,          &ChannelStats,          &BatchNormTrainForward,
+    &BatchNormTrainForward, &BatchNormInferForward, &BatchNormInferForward,
+    &BatchNormBackward,     &BatchNormBackward,     &SgdUpdate,
+    &SgdUpdate,             &StreamCopy,            &StreamCopy,
+};
+
+}  // namespace NORMKIT_ISA_NS
+}  // namespace normkit

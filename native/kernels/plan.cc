@@ -1,0 +1,84 @@
+#include "plan.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <new>
+
+namespace normkit {
+namespace {
+
+int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t RoundUp(int64_t a, int64_t b) { return CeilDiv(a, b) * b; }
+int64_t Gcd(int64_t a, int64_t b) {
+  while (b != 0) {
+    const int64_t t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
+}
+
+}  // namespace
+
+Plan MakePlan(const Layout& layout) {
+  Plan p{};
+  const int64_t channels = layout.channels;
+  const int64_t inner = layout.inner;
+  int64_t unit_values_per_channel;
+  int64_t align = 1;
+  if (inner >= kRunMinInner) {
+    p.run_mode = true;
+    p.pieces = CeilDiv(inner, kRunMaxPiece);
+    p.piece_len = RoundUp(CeilDiv(inner, p.pieces), 64);
+    p.pieces = CeilDiv(inner, p.piece_len);
+    p.units = layout.outer * p.pieces;
+    unit_values_per_channel = std::min(p.piece_len, inner);
+    const int64_t max_block = std::clamp<int64_t>(
+        kItemValues / unit_values_per_channel, 1, kRunMaxBlockChannels);
+    p.blocks = CeilDiv(channels, max_block);
+  } else {
+    p.run_mode = false;
+    p.row_len = channels * inner;
+    p.units = layout.outer;
+    unit_values_per_channel = inner;
+    if (p.row_len <= kRowMaxBlockPositions) {
+      p.blocks = 1;
+      align = 128 / Gcd(p.row_len, 128);
+    } else {
+      p.blocks = CeilDiv(channels, std::max<int64_t>(1, kRowMaxBlockPositions / inner));
+    }
+  }
+  p.block_c = CeilDiv(channels, p.blocks);
+  p.blocks = CeilDiv(channels, p.block_c);
+  const int64_t unit_values = p.block_c * unit_values_per_channel;
+  int64_t per_group = RoundUp(CeilDiv(kItemValues, unit_values), align);
+  if (CeilDiv(p.units, per_group) > kMaxGroups) {
+    per_group = RoundUp(CeilDiv(p.units, kMaxGroups), align);
+  }
+  p.units_per_group = per_group;
+  p.groups = CeilDiv(p.units, per_group);
+  return p;
+}
+
+int64_t RowPatternLength(int64_t row_len, int64_t lanes) {
+  int64_t len = row_len / Gcd(row_len, lanes) * lanes;
+  while (len < 128) len *= 2;
+  return len;
+}
+
+Scratch::Scratch(int64_t count) : data_(inline_), heap_(nullptr) {
+  if (count > kInline) {
+    heap_ = new (std::nothrow) double[static_cast<size_t>(count)];
+    if (heap_ == nullptr) {
+      std::fprintf(stderr, "normkit: out of memory allocating %lld scratch doubles\n",
+                   static_cast<long long>(count));
+      std::abort();
+    }
+    data_ = heap_;
+  }
+}
+
+Scratch::~Scratch() { delete[] heap_; }
+
+}  // namespace normkit

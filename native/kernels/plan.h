@@ -1,0 +1,84 @@
+// How every SIMD kernel splits a [outer, channels, inner] tensor into work
+// items. Shared by all ISAs and compiled once, for the baseline CPU.
+//
+// Two walking modes, chosen by `inner`:
+//   * row mode ("Nhwc" kernels, inner < kRunMinInner): each outer row is one
+//     contiguous run of row_len = channels*inner values; vectors run across
+//     channels (and the few inner values of each), with one accumulator or
+//     coefficient per position of a repeating pattern. Channels-last
+//     (inner == 1) is the main case; small inner (2..63) reuses it.
+//   * run mode ("Nchw" kernels, inner >= kRunMinInner): vectors run along
+//     inner inside each (outer, channel) run; per-channel values are
+//     broadcast.
+//
+// Items: the reduction axis of a channel (outer rows, or outer*pieces runs)
+// is cut into `groups` of units_per_group units, the channels into `blocks`
+// of block_c channels; item (g, b) = g * blocks + b. Every boundary depends
+// on the layout alone, never on the thread count or the ISA, and each item
+// writes only its own (group, channel) partial slots, so reductions merged
+// in group order are bit-identical for every thread count.
+#pragma once
+
+#include <cstdint>
+
+#include "layout.h"
+
+namespace normkit {
+
+constexpr int64_t kRunMinInner = 64;
+// Run mode splits longer inner runs into pieces so a channel-first tensor with
+// a tiny outer (e.g. [1, 3, 1e7]) still yields many items.
+constexpr int64_t kRunMaxPiece = int64_t{1} << 16;
+constexpr int64_t kRunMaxBlockChannels = 1024;
+// Row mode: at most this many positions (channels*inner) per block, so the
+// per-position accumulators of an item stay in L1.
+constexpr int64_t kRowMaxBlockPositions = 512;
+// Row mode with a single block streams whole rows as one flat array whose
+// channel pattern repeats every lcm(row_len, vector width) values; patterns
+// longer than this fall back to walking row by row.
+constexpr int64_t kRowMaxPattern = 1024;
+// Target values per item, and a cap on groups (it bounds partial storage to
+// kMaxGroups * channels records).
+constexpr int64_t kItemValues = int64_t{1} << 16;
+constexpr int64_t kMaxGroups = 256;
+
+struct Plan {
+  bool run_mode;
+  int64_t row_len;          // row mode: channels * inner
+  int64_t piece_len;        // run mode: values per piece of an inner run (last may be shorter)
+  int64_t pieces;           // run mode: pieces per inner run
+  int64_t units;            // row mode: outer; run mode: outer * pieces
+  int64_t units_per_group;  // row mode with one block: a multiple of 128 / gcd(row_len, 128)
+  int64_t groups;
+  int64_t block_c;
+  int64_t blocks;
+};
+
+Plan MakePlan(const Layout& layout);
+
+// Pattern length of the single-block row mode for vectors of `lanes` values
+// (a power of two <= 128): the smallest multiple of lcm(row_len, lanes) that is
+// a power-of-two multiple and >= 128 values, so every accumulator of the
+// pattern is revisited only after >= 128 values (no add-latency chain). It
+// divides lcm(row_len, 128), which is why groups are aligned to that.
+int64_t RowPatternLength(int64_t row_len, int64_t lanes);
+
+// Scratch doubles for one kernel call (partials, per-channel coefficients):
+// on the stack when small, else one heap block per call, never in a loop.
+// Allocation failure aborts, as V8 does when it runs out of memory.
+class Scratch {
+ public:
+  explicit Scratch(int64_t count);
+  ~Scratch();
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  double* data() const { return data_; }
+
+ private:
+  static constexpr int64_t kInline = 512;
+  double* data_;
+  double* heap_;
+  alignas(64) double inline_[kInline];
+};
+
+}  // namespace normkit

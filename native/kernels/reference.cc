@@ -1,0 +1,222 @@
+// The scalar reference: the ground truth every SIMD ISA is tested against,
+// and the "scalar" ISA of the dispatcher.
+//
+// Written for obviousness, not speed: float64 accumulation, the textbook
+// two-pass variance (mean first, then the mean of squared deviations), the
+// unfolded formulas of batch_norm.h, one thread, values visited in memory
+// order. Nothing here shares code with kernels_simd.cc.
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "kernel_table.h"
+
+namespace normkit {
+namespace scalar {
+namespace {
+
+// Per-channel mean and biased variance in double, two passes.
+template <class T>
+void Moments(const T* x, const Layout& l, std::vector<double>& mean,
+             std::vector<double>& var) {
+  const int64_t C = l.channels;
+  mean.assign(static_cast<size_t>(C), 0.0);
+  var.assign(static_cast<size_t>(C), 0.0);
+  for (int64_t o = 0; o < l.outer; ++o) {
+    for (int64_t c = 0; c < C; ++c) {
+      const T* run = x + (o * C + c) * l.inner;
+      for (int64_t i = 0; i < l.inner; ++i) mean[c] += static_cast<double>(run[i]);
+    }
+  }
+  const double n = static_cast<double>(l.per_channel());
+  for (int64_t c = 0; c < C; ++c) mean[c] /= n;
+  for (int64_t o = 0; o < l.outer; ++o) {
+    for (int64_t c = 0; c < C; ++c) {
+      const T* run = x + (o * C + c) * l.inner;
+      for (int64_t i = 0; i < l.inner; ++i) {
+        const double d = static_cast<double>(run[i]) - mean[c];
+        var[c] += d * d;
+      }
+    }
+  }
+  for (int64_t c = 0; c < C; ++c) var[c] /= n;
+}
+
+// y = (x - mean) * inv_std * gamma + beta, all in double.
+template <class T>
+void Normalize(const T* x, const Layout& l, const T* gamma, const T* beta,
+               const std::vector<double>& mean, const std::vector<double>& inv_std, T* y) {
+  const int64_t C = l.channels;
+  for (int64_t o = 0; o < l.outer; ++o) {
+    for (int64_t c = 0; c < C; ++c) {
+      const double g = gamma != nullptr ? static_cast<double>(gamma[c]) : 1.0;
+      const double b = beta != nullptr ? static_cast<double>(beta[c]) : 0.0;
+      const int64_t off = (o * C + c) * l.inner;
+      for (int64_t i = 0; i < l.inner; ++i) {
+        const double xhat = (static_cast<double>(x[off + i]) - mean[c]) * inv_std[c];
+        y[off + i] = static_cast<T>(xhat * g + b);
+      }
+    }
+  }
+}
+
+template <class T>
+void ChannelStatsT(const T* x, Layout l, T* mean, T* variance) {
+  std::vector<double> m, v;
+  Moments(x, l, m, v);
+  for (int64_t c = 0; c < l.channels; ++c) {
+    mean[c] = static_cast<T>(m[c]);
+    variance[c] = static_cast<T>(v[c]);
+  }
+}
+
+template <class T>
+void TrainForwardT(const T* x, Layout l, const T* gamma, const T* beta,
+                   double epsilon, T* y, T* mean, T* variance, T* inv_std) {
+  std::vector<double> m, v;
+  Moments(x, l, m, v);
+  std::vector<double> is(static_cast<size_t>(l.channels));
+  for (int64_t c = 0; c < l.channels; ++c) {
+    is[c] = 1.0 / std::sqrt(v[c] + epsilon);
+    mean[c] = static_cast<T>(m[c]);
+    variance[c] = static_cast<T>(v[c]);
+    inv_std[c] = static_cast<T>(is[c]);
+  }
+  Normalize(x, l, gamma, beta, m, is, y);
+}
+
+template <class T>
+void InferForwardT(const T* x, Layout l, const T* gamma, const T* beta,
+                   const T* mean, const T* variance, double epsilon, T* y) {
+  std::vector<double> m(static_cast<size_t>(l.channels)), is(static_cast<size_t>(l.channels));
+  for (int64_t c = 0; c < l.channels; ++c) {
+    m[c] = static_cast<double>(mean[c]);
+    is[c] = 1.0 / std::sqrt(static_cast<double>(variance[c]) + epsilon);
+  }
+  Normalize(x, l, gamma, beta, m, is, y);
+}
+
+template <class T>
+void BackwardT(const T* dy, const T* x, Layout l, const T* gamma, const T* mean,
+               const T* inv_std, bool training, T* dx, T* dgamma, T* dbeta) {
+  const int64_t C = l.channels;
+  std::vector<double> sdy(static_cast<size_t>(C), 0.0), sdyxhat(static_cast<size_t>(C), 0.0);
+  for (int64_t o = 0; o < l.outer; ++o) {
+    for (int64_t c = 0; c < C; ++c) {
+      const double m = static_cast<double>(mean[c]);
+      const double is = static_cast<double>(inv_std[c]);
+      const int64_t off = (o * C + c) * l.inner;
+      for (int64_t i = 0; i < l.inner; ++i) {
+        const double g = static_cast<double>(dy[off + i]);
+        sdy[c] += g;
+        sdyxhat[c] += g * ((static_cast<double>(x[off + i]) - m) * is);
+      }
+    }
+  }
+  for (int64_t c = 0; c < C; ++c) {
+    if (dbeta != nullptr) dbeta[c] = static_cast<T>(sdy[c]);
+    if (dgamma != nullptr) dgamma[c] = static_cast<T>(sdyxhat[c]);
+  }
+  if (dx == nullptr) return;
+  const double n = static_cast<double>(l.per_channel());
+  for (int64_t o = 0; o < l.outer; ++o) {
+    for (int64_t c = 0; c < C; ++c) {
+      const double m = static_cast<double>(mean[c]);
+      const double is = static_cast<double>(inv_std[c]);
+      const double gi = (gamma != nullptr ? static_cast<double>(gamma[c]) : 1.0) * is;
+      const int64_t off = (o * C + c) * l.inner;
+      for (int64_t i = 0; i < l.inner; ++i) {
+        const double g = static_cast<double>(dy[off + i]);
+        if (training) {
+          const double xhat = (static_cast<double>(x[off + i]) - m) * is;
+          dx[off + i] = static_cast<T>(gi * (g - sdy[c] / n - xhat * sdyxhat[c] / n));
+        } else {
+          dx[off + i] = static_cast<T>(gi * g);
+        }
+      }
+    }
+  }
+}
+
+template <class T>
+void SgdT(T* var, const T* grad, T* velocity, int64_t n, double lr,
+          double momentum, bool nesterov) {
+  for (int64_t i = 0; i < n; ++i) {
+    const double g = static_cast<double>(grad[i]);
+    double v = static_cast<double>(var[i]);
+    if (momentum == 0.0) {
+      v -= lr * g;
+    } else {
+      const double u = momentum * static_cast<double>(velocity[i]) - lr * g;
+      v += nesterov ? momentum * u - lr * g : u;
+      velocity[i] = static_cast<T>(u);
+    }
+    var[i] = static_cast<T>(v);
+  }
+}
+
+template <class T>
+void StreamCopyT(const T* src, T* dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+}
+
+}  // namespace
+
+void ChannelStats(const float* x, Layout l, float* mean, float* variance) {
+  ChannelStatsT(x, l, mean, variance);
+}
+void ChannelStats(const double* x, Layout l, double* mean, double* variance) {
+  ChannelStatsT(x, l, mean, variance);
+}
+void BatchNormTrainForward(const float* x, Layout l, const float* gamma,
+                           const float* beta, double epsilon, float* y,
+                           float* mean, float* variance, float* inv_std) {
+  TrainForwardT(x, l, gamma, beta, epsilon, y, mean, variance, inv_std);
+}
+void BatchNormTrainForward(const double* x, Layout l, const double* gamma,
+                           const double* beta, double epsilon, double* y,
+                           double* mean, double* variance, double* inv_std) {
+  TrainForwardT(x, l, gamma, beta, epsilon, y, mean, variance, inv_std);
+}
+void BatchNormInferForward(const float* x, Layout l, const float* gamma,
+                           const float* beta, const float* mean,
+                           const float* variance, double epsilon, float* y) {
+  InferForwardT(x, l, gamma, beta, mean, variance, epsilon, y);
+}
+void BatchNormInferForward(const double* x, Layout l, const double* gamma,
+                           const double* beta, const double* mean,
+                           const double* variance, double epsilon, double* y) {
+  InferForwardT(x, l, gamma, beta, mean, variance, epsilon, y);
+}
+void BatchNormBackward(const float* dy, const float* x, Layout l,
+                       const float* gamma, const float* mean,
+                       const float* inv_std, bool training, float* dx,
+                       float* dgamma, float* dbeta) {
+  BackwardT(dy, x, l, gamma, mean, inv_std, training, dx, dgamma, dbeta);
+}
+void BatchNormBackward(const double* dy, const double* x, Layout l,
+                       const double* gamma, const double* mean,
+                       const double* inv_std, bool training, double* dx,
+                       double* dgamma, double* dbeta) {
+  BackwardT(dy, x, l, gamma, mean, inv_std, training, dx, dgamma, dbeta);
+}
+void SgdUpdate(float* var, const float* grad, float* velocity, int64_t n,
+               double learning_rate, double momentum, bool nesterov) {
+  SgdT(var, grad, velocity, n, learning_rate, momentum, nesterov);
+}
+void SgdUpdate(double* var, const double* grad, double* velocity, int64_t n,
+               double learning_rate, double momentum, bool nesterov) {
+  SgdT(var, grad, velocity, n, learning_rate, momentum, nesterov);
+}
+void StreamCopy(const float* src, float* dst, int64_t n) { StreamCopyT(src, dst, n); }
+void StreamCopy(const double* src, double* dst, int64_t n) { StreamCopyT(src, dst, n); }
+
+extern const KernelTable kTable = {
+    &ChannelStats,          &ChannelStats,          &BatchNormTrainForward,
+    &BatchNormTrainForward, &BatchNormInferForward, &BatchNormInferForward,
+    &BatchNormBackward,     &BatchNormBackward,     &SgdUpdate,
+    &SgdUpdate,             &StreamCopy,            &StreamCopy,
+};
+
+}  // namespace scalar
+}  // namespace normkit

@@ -1,0 +1,189 @@
+// The tiny vector abstraction kernels_simd.cc is written against. Exactly one
+// of NORMKIT_SIMD_SSE2 / _AVX2 / _AVX512 / _NEON is defined by the build for
+// each static library that compiles kernels_simd.cc; it selects the
+// intrinsics below and the namespace (NORMKIT_ISA_NS) the kernels live in.
+//
+// All arithmetic is on vectors of doubles (DVec, kDLanes lanes): float32
+// input is widened on load and narrowed on store, so sums and the folded
+// affine transform are computed in double whatever the tensor dtype. An
+// "input vector" is the values that fill kIn<T> DVecs: 2*kDLanes floats or
+// kDLanes doubles.
+//
+// Everything here is in an anonymous namespace inside the ISA namespace, so
+// the per-ISA copies of these inline functions are distinct symbols and the
+// linker can never substitute an AVX-512 copy into another ISA's code.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#if defined(NORMKIT_SIMD_AVX512)
+#define NORMKIT_ISA_NS avx512
+#include <immintrin.h>
+#elif defined(NORMKIT_SIMD_AVX2)
+#define NORMKIT_ISA_NS avx2
+#include <immintrin.h>
+#elif defined(NORMKIT_SIMD_SSE2)
+#define NORMKIT_ISA_NS sse2
+#include <emmintrin.h>
+#elif defined(NORMKIT_SIMD_NEON)
+#define NORMKIT_ISA_NS neon
+#include <arm_neon.h>
+#else
+#error "kernels_simd.cc needs one of NORMKIT_SIMD_SSE2/AVX2/AVX512/NEON"
+#endif
+
+namespace normkit {
+namespace NORMKIT_ISA_NS {
+namespace {
+
+#if defined(NORMKIT_SIMD_AVX512)
+
+using DVec = __m512d;
+constexpr int kDLanes = 8;
+inline DVec Zero() { return _mm512_setzero_pd(); }
+inline DVec Set1(double v) { return _mm512_set1_pd(v); }
+inline DVec LoadD(const double* p) { return _mm512_loadu_pd(p); }
+inline void StoreD(double* p, DVec v) { _mm512_storeu_pd(p, v); }
+inline DVec Add(DVec a, DVec b) { return _mm512_add_pd(a, b); }
+inline DVec Sub(DVec a, DVec b) { return _mm512_sub_pd(a, b); }
+inline DVec Mul(DVec a, DVec b) { return _mm512_mul_pd(a, b); }
+inline DVec MulAdd(DVec a, DVec b, DVec c) { return _mm512_fmadd_pd(a, b, c); }
+// The all-lanes maskz conversions below are the same instructions as
+// _mm512_cvtps_pd / _mm512_cvtpd_ps; they avoid GCC 12's false
+// -Wmaybe-uninitialized on the _mm256_undefined_ps() inside the plain forms.
+inline void LoadIn(const float* p, DVec* v) {
+  v[0] = _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(p));
+  v[1] = _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(p + 8));
+}
+inline void LoadIn(const double* p, DVec* v) { v[0] = _mm512_loadu_pd(p); }
+inline void StoreOut(float* p, const DVec* v) {
+  _mm256_storeu_ps(p, _mm512_maskz_cvtpd_ps(0xFF, v[0]));
+  _mm256_storeu_ps(p + 8, _mm512_maskz_cvtpd_ps(0xFF, v[1]));
+}
+inline void StoreOut(double* p, const DVec* v) { _mm512_storeu_pd(p, v[0]); }
+constexpr int kCopyBytes = 64;
+inline void CopyVec(const char* src, char* dst) {
+  _mm512_storeu_si512(dst, _mm512_loadu_si512(src));
+}
+constexpr bool kHasFma = true;
+
+#elif defined(NORMKIT_SIMD_AVX2)
+
+using DVec = __m256d;
+constexpr int kDLanes = 4;
+inline DVec Zero() { return _mm256_setzero_pd(); }
+inline DVec Set1(double v) { return _mm256_set1_pd(v); }
+inline DVec LoadD(const double* p) { return _mm256_loadu_pd(p); }
+inline void StoreD(double* p, DVec v) { _mm256_storeu_pd(p, v); }
+inline DVec Add(DVec a, DVec b) { return _mm256_add_pd(a, b); }
+inline DVec Sub(DVec a, DVec b) { return _mm256_sub_pd(a, b); }
+inline DVec Mul(DVec a, DVec b) { return _mm256_mul_pd(a, b); }
+inline DVec MulAdd(DVec a, DVec b, DVec c) { return _mm256_fmadd_pd(a, b, c); }
+inline void LoadIn(const float* p, DVec* v) {
+  v[0] = _mm256_cvtps_pd(_mm_loadu_ps(p));
+  v[1] = _mm256_cvtps_pd(_mm_loadu_ps(p + 4));
+}
+inline void LoadIn(const double* p, DVec* v) { v[0] = _mm256_loadu_pd(p); }
+inline void StoreOut(float* p, const DVec* v) {
+  _mm_storeu_ps(p, _mm256_cvtpd_ps(v[0]));
+  _mm_storeu_ps(p + 4, _mm256_cvtpd_ps(v[1]));
+}
+inline void StoreOut(double* p, const DVec* v) { _mm256_storeu_pd(p, v[0]); }
+constexpr int kCopyBytes = 32;
+inline void CopyVec(const char* src, char* dst) {
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst),
+                      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src)));
+}
+constexpr bool kHasFma = true;
+
+#elif defined(NORMKIT_SIMD_SSE2)
+
+using DVec = __m128d;
+constexpr int kDLanes = 2;
+inline DVec Zero() { return _mm_setzero_pd(); }
+inline DVec Set1(double v) { return _mm_set1_pd(v); }
+inline DVec LoadD(const double* p) { return _mm_loadu_pd(p); }
+inline void StoreD(double* p, DVec v) { _mm_storeu_pd(p, v); }
+inline DVec Add(DVec a, DVec b) { return _mm_add_pd(a, b); }
+inline DVec Sub(DVec a, DVec b) { return _mm_sub_pd(a, b); }
+inline DVec Mul(DVec a, DVec b) { return _mm_mul_pd(a, b); }
+// No FMA in SSE2: two roundings, matched by MulAddScalar below.
+inline DVec MulAdd(DVec a, DVec b, DVec c) { return _mm_add_pd(_mm_mul_pd(a, b), c); }
+inline void LoadIn(const float* p, DVec* v) {
+  const __m128 f = _mm_loadu_ps(p);
+  v[0] = _mm_cvtps_pd(f);
+  v[1] = _mm_cvtps_pd(_mm_movehl_ps(f, f));
+}
+inline void LoadIn(const double* p, DVec* v) { v[0] = _mm_loadu_pd(p); }
+inline void StoreOut(float* p, const DVec* v) {
+  _mm_storeu_ps(p, _mm_movelh_ps(_mm_cvtpd_ps(v[0]), _mm_cvtpd_ps(v[1])));
+}
+inline void StoreOut(double* p, const DVec* v) { _mm_storeu_pd(p, v[0]); }
+constexpr int kCopyBytes = 16;
+inline void CopyVec(const char* src, char* dst) {
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(dst),
+                   _mm_loadu_si128(reinterpret_cast<const __m128i*>(src)));
+}
+constexpr bool kHasFma = false;
+
+#elif defined(NORMKIT_SIMD_NEON)
+
+using DVec = float64x2_t;
+constexpr int kDLanes = 2;
+inline DVec Zero() { return vdupq_n_f64(0.0); }
+inline DVec Set1(double v) { return vdupq_n_f64(v); }
+inline DVec LoadD(const double* p) { return vld1q_f64(p); }
+inline void StoreD(double* p, DVec v) { vst1q_f64(p, v); }
+inline DVec Add(DVec a, DVec b) { return vaddq_f64(a, b); }
+inline DVec Sub(DVec a, DVec b) { return vsubq_f64(a, b); }
+inline DVec Mul(DVec a, DVec b) { return vmulq_f64(a, b); }
+inline DVec MulAdd(DVec a, DVec b, DVec c) { return vfmaq_f64(c, a, b); }
+inline void LoadIn(const float* p, DVec* v) {
+  const float32x4_t f = vld1q_f32(p);
+  v[0] = vcvt_f64_f32(vget_low_f32(f));
+  v[1] = vcvt_high_f64_f32(f);
+}
+inline void LoadIn(const double* p, DVec* v) { v[0] = vld1q_f64(p); }
+inline void StoreOut(float* p, const DVec* v) {
+  vst1q_f32(p, vcvt_high_f32_f64(vcvt_f32_f64(v[0]), v[1]));
+}
+inline void StoreOut(double* p, const DVec* v) { vst1q_f64(p, v[0]); }
+constexpr int kCopyBytes = 16;
+inline void CopyVec(const char* src, char* dst) {
+  vst1q_u8(reinterpret_cast<uint8_t*>(dst),
+           vld1q_u8(reinterpret_cast<const uint8_t*>(src)));
+}
+constexpr bool kHasFma = true;
+
+#endif
+
+// Scalar twin of MulAdd for tails: the same rounding as the vector lanes, so
+// a value gets the same result whether it lands in a vector or in a tail
+// (the build passes -ffp-contract=off, so a*b+c is never fused silently).
+inline double MulAddScalar(double a, double b, double c) {
+  if constexpr (kHasFma) {
+    return __builtin_fma(a, b, c);
+  } else {
+    return a * b + c;
+  }
+}
+
+// Sum of the lanes, lowest lane first (a fixed order).
+inline double SumLanes(DVec v) {
+  alignas(64) double lanes[kDLanes];
+  StoreD(lanes, v);
+  double s = lanes[0];
+  for (int i = 1; i < kDLanes; ++i) s += lanes[i];
+  return s;
+}
+
+// DVecs per input vector, and values per input vector.
+template <class T>
+constexpr int kIn = static_cast<int>(sizeof(double) / sizeof(T));
+template <class T>
+constexpr int64_t kLanes = int64_t{kIn<T>} * kDLanes;
+
+}  // namespace
+}  // namespace NORMKIT_ISA_NS
+}  // namespace normkit
