@@ -6,7 +6,7 @@
 import { allocate } from './dtype.js';
 import { rangeError, typeError } from './errors.js';
 import { native } from './native.js';
-import { broadcastRaw, shapeText } from './ops/broadcast.js';
+import { broadcastRaw, broadcastShapes, shapeText } from './ops/broadcast.js';
 import { div, sub } from './ops/elementwise.js';
 import { normalizeAxes } from './ops/reduction.js';
 import { transposeRaw } from './ops/shape.js';
@@ -17,7 +17,7 @@ import { Tensor, toTensor, type TensorLike } from './tensor.js';
  * `(x - mean) / std` with NumPy broadcasting: the tutorial's first function.
  * Differentiable with respect to all three arguments.
  *
- * @param x data
+ * @param x data (tensor, variable, number or nested array)
  * @param mean a tensor-like that broadcasts against `x` (e.g. per-channel means, or a number)
  * @param std a tensor-like that broadcasts against `x`
  * @returns the standardized tensor, in the promoted dtype of the arguments
@@ -28,7 +28,13 @@ import { Tensor, toTensor, type TensorLike } from './tensor.js';
  * const z = nk.normalize(x, mean, nk.sqrt(variance));
  */
 export function normalize(x: TensorLike, mean: TensorLike, std: TensorLike): Tensor {
-  return div(sub(x, mean), std);
+  const api = 'normalize';
+  const xt = toTensor(x, api, 'x');
+  // Numbers and plain arrays take the dtype of x, as in the element-wise ops.
+  const m = toTensor(mean, api, 'mean', xt.dtype);
+  const s = toTensor(std, api, 'std', xt.dtype);
+  broadcastShapes(broadcastShapes(xt.shape, m.shape, api), s.shape, api);
+  return div(sub(xt, m), s);
 }
 
 /** Options of {@link moments}. */
