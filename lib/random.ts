@@ -68,6 +68,9 @@ export class RandomGenerator {
   private readonly s = new Uint32Array(8);
   /** Second Box-Muller value kept for the next call. */
   private spareNormal: number | null = null;
+  /** High and low halves of the latest output (fields, not a returned pair, so the hot loop allocates nothing). */
+  private outHi = 0;
+  private outLo = 0;
 
   /**
    * @param seed a safe integer (any sign), or 8 random 32-bit words used as a 256-bit seed
@@ -91,8 +94,8 @@ export class RandomGenerator {
     }
   }
 
-  /** Advances the state and returns the next 64-bit output as [hi, lo]. */
-  private next64(): [number, number] {
+  /** Advances the state and stores the next 64-bit output in outHi/outLo. */
+  private next64(): void {
     const s = this.s;
     const s1hi = s[2];
     const s1lo = s[3];
@@ -107,8 +110,8 @@ export class RandomGenerator {
     const nHi = ((rHi << 3) | (rLo >>> 29)) >>> 0;
     const nLo = (rLo << 3) >>> 0;
     lo = nLo + rLo;
-    const outHi = (nHi + rHi + (lo >= TWO_32 ? 1 : 0)) >>> 0;
-    const outLo = lo >>> 0;
+    this.outHi = (nHi + rHi + (lo >= TWO_32 ? 1 : 0)) >>> 0;
+    this.outLo = lo >>> 0;
     // t = s1 << 17
     const tHi = ((s1hi << 17) | (s1lo >>> 15)) >>> 0;
     const tLo = (s1lo << 17) >>> 0;
@@ -128,18 +131,18 @@ export class RandomGenerator {
     const l = s[6];
     s[6] = ((h << 13) | (l >>> 19)) >>> 0;
     s[7] = ((l << 13) | (h >>> 19)) >>> 0;
-    return [outHi, outLo];
   }
 
   /** Next unsigned 32-bit integer (the high half of a 64-bit output, its strongest bits). */
   nextUint32(): number {
-    return this.next64()[0];
+    this.next64();
+    return this.outHi;
   }
 
   /** Next double uniform in [0, 1), with all 53 bits of precision. */
   nextDouble(): number {
-    const [hi, lo] = this.next64();
-    return (hi * 2097152 + (lo >>> 11)) * TWO_NEG_53;
+    this.next64();
+    return (this.outHi * 2097152 + (this.outLo >>> 11)) * TWO_NEG_53;
   }
 
   /**
