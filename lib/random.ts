@@ -189,7 +189,17 @@ export class RandomGenerator {
   }
 }
 
-/** Validates a seed: any safe integer. */
+/**
+ * Validates a seed: any safe integer.
+ * @param seed the value to check
+ * @param api calling function, for messages
+ * @param param parameter name, for messages
+ * @returns the seed
+ * @throws {TypeError}  when `seed` is not a number
+ * @throws {RangeError} when `seed` is not a safe integer
+ * @example
+ * checkSeed(42, 'randomNormal'); // 42
+ */
 export function checkSeed(seed: unknown, api: string, param = 'seed'): number {
   if (typeof seed !== 'number') throw typeError(api, `${param} as an integer`, seed);
   if (!Number.isSafeInteger(seed)) throw rangeError(api, `${param} as a safe integer`, seed);
@@ -201,6 +211,9 @@ let globalGenerator: RandomGenerator | null = null;
 /**
  * The process-wide generator used when an op gets no seed: seeded from the
  * operating system's entropy on first use, or by {@link setGlobalSeed}.
+ * @returns the shared generator
+ * @example
+ * getGlobalGenerator().nextDouble();
  */
 export function getGlobalGenerator(): RandomGenerator {
   if (globalGenerator === null) {
@@ -232,6 +245,13 @@ export function setGlobalSeed(seed: number): void {
 /**
  * The generator for one op: a fresh stream for an explicit seed (same seed,
  * same values), else the global one.
+ * @param seed a safe integer, or undefined for the global generator
+ * @param api calling op, for messages
+ * @returns the generator to draw from
+ * @throws {TypeError}  when `seed` is not a number
+ * @throws {RangeError} when `seed` is not a safe integer
+ * @example
+ * generatorFor(7, 'randomUniform').nextDouble(); // same value every time
  */
 export function generatorFor(seed: number | undefined, api: string): RandomGenerator {
   return seed === undefined ? getGlobalGenerator() : new RandomGenerator(checkSeed(seed, api, 'seed'));

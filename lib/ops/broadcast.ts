@@ -8,7 +8,13 @@ import { rangeError } from '../errors.js';
 import { recordOp } from '../tape.js';
 import { Tensor, toTensor, type TensorLike } from '../tensor.js';
 
-/** `[2,3]` as error messages print a shape. */
+/**
+ * A shape as error messages print it.
+ * @param shape dimensions
+ * @returns e.g. `[2,3]`
+ * @example
+ * shapeText([2, 3]); // '[2,3]'
+ */
 export function shapeText(shape: readonly number[]): string {
   return `[${shape.join(',')}]`;
 }
@@ -44,6 +50,11 @@ export function broadcastShapes(a: readonly number[], b: readonly number[], api:
 /**
  * Element strides of `shape` (row-major) when it is broadcast to `target`:
  * stretched and missing dimensions get stride 0.
+ * @param shape the operand's shape (assumed to broadcast to `target`)
+ * @param target the broadcast shape
+ * @returns one stride per dimension of `target`
+ * @example
+ * broadcastStrides([3, 1], [2, 3, 4]); // [0, 1, 0]
  */
 export function broadcastStrides(shape: readonly number[], target: readonly number[]): number[] {
   const strides = new Array<number>(target.length).fill(0);
@@ -73,6 +84,11 @@ export interface StridedPlan {
  * Builds the collapsed walk of `target` for operands of the given shapes
  * (each broadcastable to `target`). The output itself, when it is one of the
  * operands, is passed with shape `target`.
+ * @param target the iteration shape
+ * @param operandShapes shapes of the operands, each broadcastable to `target`
+ * @returns the collapsed plan
+ * @example
+ * planStrided([2, 3, 4], [[2, 3, 4], []]); // { shape: [24], strides: [[1], [0]] }
  */
 export function planStrided(target: readonly number[], operandShapes: readonly (readonly number[])[]): StridedPlan {
   return collapsePlan(target, operandShapes.map((s) => broadcastStrides(s, target)));
@@ -82,6 +98,11 @@ export function planStrided(target: readonly number[], operandShapes: readonly (
  * Collapses a walk of `shape` where operand k moves by `strides[k][d]`
  * along dimension d: drops size-1 dimensions and merges a dimension into the
  * previous one when every operand steps through both as one contiguous run.
+ * @param shape the iteration shape
+ * @param operandStrides per operand, its stride along each dimension of `shape`
+ * @returns the collapsed plan (at least one dimension)
+ * @example
+ * collapsePlan([2, 3], [[3, 1], [1, 2]]); // transposed read: stays { shape: [2, 3], strides: [[3, 1], [1, 2]] }
  */
 export function collapsePlan(shape: readonly number[], operandStrides: readonly (readonly number[])[]): StridedPlan {
   const outShape: number[] = [];
@@ -113,6 +134,10 @@ export function collapsePlan(shape: readonly number[], operandStrides: readonly 
  * the innermost dimension, with each operand's starting offset (the same
  * array, updated in place) and the run length. The operand strides along the
  * run are `plan.strides[k][plan.shape.length - 1]`.
+ * @param plan from {@link planStrided} or {@link collapsePlan}
+ * @param run called per run; must not keep `offsets`
+ * @example
+ * forEachRun(planStrided([2, 3], [[2, 3], [3]]), (off, n) => console.log(off[0], off[1], n)); // 0 0 3, then 3 0 3
  */
 export function forEachRun(plan: StridedPlan, run: (offsets: number[], n: number) => void): void {
   const { shape, strides } = plan;
@@ -137,7 +162,15 @@ export function forEachRun(plan: StridedPlan, run: (offsets: number[], n: number
   }
 }
 
-/** Copies `x` broadcast to `shape` (no recording). `x.shape` must broadcast to `shape`. */
+/**
+ * Copies `x` broadcast to `shape`, without checks or recording (for gradients and internal use).
+ * @param x source; its shape must broadcast to `shape`
+ * @param shape target shape
+ * @param dtype dtype of the copy (default: the dtype of `x`)
+ * @returns a new contiguous tensor
+ * @example
+ * broadcastRaw(tensor([1, 2]), [2, 2]).toArray(); // [[1, 2], [1, 2]]
+ */
 export function broadcastRaw(x: Tensor, shape: readonly number[], dtype: DType = x.dtype): Tensor {
   const size = shape.reduce((p, d) => p * d, 1);
   const out = allocate(dtype, size);
@@ -159,7 +192,13 @@ export function broadcastRaw(x: Tensor, shape: readonly number[], dtype: DType =
 /**
  * Sums `x` down to `shape` (which broadcasts to `x.shape`): the adjoint of
  * broadcasting, used by every broadcasting op's gradient. Accumulates in
- * float64 and stores in `dtype` (default: the dtype of `x`). No recording.
+ * float64 and stores in `dtype` (default: the dtype of `x`). No checks, no recording.
+ * @param x the broadcast-shaped values (typically an upstream gradient)
+ * @param shape the operand shape to sum down to
+ * @param dtype dtype of the result
+ * @returns a new tensor of `shape`
+ * @example
+ * sumToShape(tensor([[1, 2], [3, 4]]), [2]).toArray(); // [4, 6]
  */
 export function sumToShape(x: Tensor, shape: readonly number[], dtype: DType = x.dtype): Tensor {
   const size = shape.reduce((p, d) => p * d, 1);

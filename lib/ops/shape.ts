@@ -65,6 +65,11 @@ export function reshape(x: TensorLike, shape: readonly number[]): Tensor {
 /**
  * Permutes the axes of `x` into a new contiguous tensor, without checks or
  * recording (for ops that rearrange data internally): out.shape[i] = x.shape[perm[i]].
+ * @param x source tensor
+ * @param perm a permutation of [0, x.rank)
+ * @returns the permuted copy
+ * @example
+ * transposeRaw(tensor([[1, 2, 3]]), [1, 0]).toArray(); // [[1], [2], [3]]
  */
 export function transposeRaw(x: Tensor, perm: readonly number[]): Tensor {
   const shape = perm.map((p) => x.shape[p]);
