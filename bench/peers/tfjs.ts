@@ -18,7 +18,7 @@
  * of the tfjs API this file uses.
  */
 import * as path from 'node:path';
-import type { CaseData, Impl, ImplLoader, Op, Runner } from '../core/types.js';
+import type { BenchShape, CaseData, Impl, ImplLoader, Op, Runner } from '../core/types.js';
 
 interface TfTensor {
   shape: number[];
@@ -40,6 +40,7 @@ interface TfCore {
   mul(a: TfTensor, b: TfTensor): TfTensor;
   variableGrads(f: () => TfTensor, varList?: TfVariable[]): { value: TfTensor; grads: Record<string, TfTensor> };
   memory(): { numTensors: number };
+  moments(x: TfTensor, axes: number[]): { mean: TfTensor; variance: TfTensor };
   version_core?: string;
 }
 interface TfLayerVariable {
@@ -157,4 +158,23 @@ export const loadTfjsImpls: ImplLoader = async () => {
 export async function tfjsVersion(): Promise<string | undefined> {
   const l = await loadTf();
   return 'unsupported' in l ? undefined : l.tf.version_core;
+}
+
+/** Channel statistics by `tf.moments` on a backend (what the tfjs layer uses in training). */
+export type TfStatsFn = (backend: 'cpu' | 'wasm', x: Float32Array, s: BenchShape) => Promise<{ mean: Float32Array; variance: Float32Array }>;
+
+export async function loadTfStats(): Promise<TfStatsFn | undefined> {
+  const l = await loadTf();
+  if ('unsupported' in l) return undefined;
+  const { tf } = l;
+  return async (backend, x, s) => {
+    await tf.setBackend(backend);
+    const a = s.axis < 0 ? s.shape.length + s.axis : s.axis;
+    const axes = s.shape.map((_, i) => i).filter((i) => i !== a);
+    const xt = tf.tensor(x, s.shape);
+    const { mean, variance } = tf.moments(xt, axes);
+    const out = { mean: f32(mean), variance: f32(variance) };
+    [xt, mean, variance].forEach((t) => t.dispose());
+    return out;
+  };
 }

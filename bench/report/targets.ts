@@ -1,0 +1,150 @@
+/**
+ * Issue 3's targets, checked against one run's rows. Each check says what
+ * was compared, so a reader can verify it from the table.
+ */
+import { VARIANCE_TARGET, type AccuracyRow } from '../accuracy.js';
+import type { CallOverhead, ResultRow, TargetCheck } from '../core/results.js';
+import { LARGE_SHAPE_ELEMENTS, TINY_SHAPE } from '../core/shapes.js';
+import { formatNs } from '../core/timing.js';
+import type { Op } from '../core/types.js';
+import { NORMKIT_REFERENCE_ID } from '../peers/normkit.js';
+
+/**
+ * PyTorch 1.13 (Debian python3-torch), one thread, as issue 3 quotes it —
+ * the reference when PyTorch is not measured in the same run.
+ */
+export const PYTORCH_PUBLISHED_MS: { op: Op; shape: string; ms: number }[] = [
+  { op: 'train', shape: '[32,128,28,28]', ms: 4.3 },
+  { op: 'train', shape: '[32,28,28,128]', ms: 1.9 },
+  { op: 'backward', shape: '[32,128,28,28]', ms: 1.6 },
+  { op: 'backward', shape: '[32,28,28,128]', ms: 3.6 },
+  { op: 'infer', shape: '[32,128,28,28]', ms: 0.95 },
+  { op: 'train', shape: '[64,64,56,56]', ms: 45 },
+  { op: 'train', shape: '[64,56,56,64]', ms: 34 },
+];
+
+const OPS: Op[] = ['infer', 'train', 'backward'];
+
+function pct(f: number | undefined): string {
+  return f === undefined ? '—' : `${(f * 100).toFixed(0)}%`;
+}
+
+function x(v: number | undefined): string {
+  return v === undefined ? '—' : `${v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)}x`;
+}
+
+function ref(rows: ResultRow[], op: Op, shape: string, impl = NORMKIT_REFERENCE_ID): ResultRow | undefined {
+  return rows.find((r) => r.op === op && r.shape === shape && r.impl === impl && r.ns !== undefined);
+}
+
+/** Checks `ok(row)` over the rows selected; met when every one passes and there is at least one. */
+function everyRow<T>(target: string, rows: T[], ok: (r: T) => boolean, show: (r: T) => string): TargetCheck {
+  if (rows.length === 0) return { target, met: null, detail: 'not measured in this run' };
+  const failing = rows.filter((r) => !ok(r));
+  const worst = failing.length > 0 ? failing : rows;
+  const detail = (failing.length > 0 ? `missed on ${failing.length}/${rows.length}: ` : `all ${rows.length} rows; e.g. `) + worst.slice(0, 8).map(show).join('; ');
+  return { target, met: failing.length === 0, detail };
+}
+
+export function checkTargets(rows: ResultRow[], overhead: CallOverhead | undefined, accuracy: AccuracyRow[], torchMeasured: boolean): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const isLarge = (r: ResultRow): boolean => r.elements >= LARGE_SHAPE_ELEMENTS;
+  const nkLarge = rows.filter((r) => r.impl === NORMKIT_REFERENCE_ID && isLarge(r) && r.ns !== undefined);
+
+  for (const op of OPS) {
+    checks.push(
+      everyRow(
+        `${op}: >= 85% of the roofline on every large shape (kernel API, 1 thread)`,
+        nkLarge.filter((r) => r.op === op),
+        (r) => (r.rooflineFraction ?? 0) >= 0.85,
+        (r) => `${r.shape} ${pct(r.rooflineFraction)}`,
+      ),
+    );
+  }
+
+  // PyTorch: the same-run ratio when it ran; else the published numbers.
+  if (torchMeasured) {
+    checks.push(
+      everyRow(
+        '>= 1.5x faster than PyTorch on training forward and backward, large shapes (same run)',
+        rows.filter((r) => r.peer === 'pytorch' && (r.op === 'train' || r.op === 'backward') && isLarge(r) && r.normkitSpeedup !== undefined),
+        (r) => (r.normkitSpeedup ?? 0) >= 1.5,
+        (r) => `${r.op} ${r.shape} ${x(r.normkitSpeedup)}`,
+      ),
+    );
+  }
+  const published = PYTORCH_PUBLISHED_MS.filter((p) => p.op !== 'infer')
+    .map((p) => ({ p, r: ref(rows, p.op, p.shape) }))
+    .filter((e): e is { p: (typeof PYTORCH_PUBLISHED_MS)[number]; r: ResultRow } => e.r !== undefined);
+  if (published.length > 0) {
+    const fails = published.filter(({ p, r }) => (p.ms * 1e6) / (r.ns ?? Infinity) < 1.5);
+    checks.push({
+      target: ">= 1.5x faster than PyTorch 1.13's published numbers (issue 3) on training forward and backward",
+      met: fails.length === 0,
+      detail: published.map(({ p, r }) => `${p.op} ${p.shape} ${p.ms} ms / ${formatNs(r.ns ?? NaN)} = ${x((p.ms * 1e6) / (r.ns ?? Infinity))}`).join('; '),
+    });
+  }
+
+  const peerTargets: [string, number][] = [
+    ['tfjs-cpu', 100],
+    ['ts-loop', 10],
+    ['onnxruntime', 2.5],
+  ];
+  for (const [peer, factor] of peerTargets) {
+    const peerRows = rows.filter((r) => r.peer === peer && isLarge(r));
+    const measured = peerRows.filter((r) => r.status === 'ok' && r.normkitSpeedup !== undefined);
+    const check = everyRow(
+      `>= ${factor}x faster than ${peer} on every op and layout it supports (large shapes)`,
+      measured,
+      (r) => (r.normkitSpeedup ?? 0) >= factor,
+      (r) => `${r.op} ${r.shape} ${x(r.normkitSpeedup)}`,
+    );
+    const excluded = peerRows.filter((r) => r.status === 'wrong' || r.status === 'error');
+    if (excluded.length > 0) check.detail += ` (not counted, wrong or failing there: ${excluded.map((r) => `${r.op} ${r.shape}`).join(', ')})`;
+    checks.push(check);
+  }
+
+  for (const op of OPS) {
+    const r2 = rows.find((r) => r.op === op && r.shape === '[32,28,28,128]' && r.impl === 'normkit-kernels-2t');
+    checks.push(
+      everyRow(
+        `${op}: 2 threads >= 1.7x one thread on [32,28,28,128]`,
+        r2 && r2.threadScaling !== undefined ? [r2] : [],
+        (r) => (r.threadScaling ?? 0) >= 1.7,
+        (r) => `${x(r.threadScaling)} (${formatNs(ref(rows, op, r.shape)?.ns ?? NaN)} -> ${formatNs(r.ns ?? NaN)})`,
+      ),
+    );
+  }
+
+  if (overhead !== undefined) {
+    const noop = overhead.noop.medianNs;
+    const tiny = rows.filter((r) => r.shape === TINY_SHAPE.label && r.ns !== undefined);
+    checks.push(
+      everyRow(
+        `kernel-API call on ${TINY_SHAPE.label} within 3x the empty Node-API call (${formatNs(noop)})`,
+        tiny.filter((r) => r.impl === NORMKIT_REFERENCE_ID),
+        (r) => (r.ns ?? Infinity) <= 3 * noop,
+        (r) => `${r.op} ${formatNs(r.ns ?? NaN)} = ${x((r.ns ?? NaN) / noop)}`,
+      ),
+    );
+    checks.push(
+      everyRow(
+        `layer apply (training) on ${TINY_SHAPE.label} within 15x the empty Node-API call`,
+        tiny.filter((r) => r.impl === 'normkit-layer-1t' && r.op === 'train'),
+        (r) => (r.ns ?? Infinity) <= 15 * noop,
+        (r) => `${formatNs(r.ns ?? NaN)} = ${x((r.ns ?? NaN) / noop)}`,
+      ),
+    );
+  }
+
+  const nkAcc = accuracy.filter((a) => a.impl.startsWith('normkit') && a.offset !== 0);
+  checks.push(
+    everyRow(
+      `variance relative error < ${VARIANCE_TARGET} for 10000 + N(0,1), both layouts, every ISA and thread count`,
+      nkAcc,
+      (a) => a.varianceRelError < VARIANCE_TARGET,
+      (a) => `${a.shape} ${a.impl} ${a.varianceRelError.toExponential(1)}`,
+    ),
+  );
+  return checks;
+}

@@ -1,0 +1,373 @@
+/**
+ * `npm run bench`: normkit against its peers and this machine's streaming
+ * bandwidth, side by side in one run (issue 3, DESIGN.md "Performance
+ * contract"). See bench/README.md for the columns and options.
+ *
+ *   npm run bench                      full run (~10-15 min on 2 cores)
+ *   npm run bench -- --quick           CI smoke, under a minute
+ *   npm run bench -- --op train --shape 32,28,28,128 --peer normkit,tfjs-wasm
+ *   npm run bench -- --publish         also write bench/RESULTS.md and bench/RESULTS.svg
+ *
+ * Each row: the roofline at the row's working set and thread count (copy
+ * bandwidth, measured once per size and cached), then the implementation
+ * is prepared, run once and checked against the float64 reference (the
+ * correctness gate), then timed. Rows that fail the gate are still timed
+ * and are marked WRONG; rows that throw are marked ERROR.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { accuracyReport, type AccuracyRow } from './accuracy.js';
+import { makeCase } from './core/data.js';
+import { cpuInfo, machineLine, type MachineInfo } from './core/machine.js';
+import { Progress } from './core/progress.js';
+import { gate, reference } from './core/reference.js';
+import type { CallOverhead, ResultRow, RunResults } from './core/results.js';
+import { Roofline, TYPED_ARRAY_COPY, gbPerSecond, trafficBytes, workingSetBytes, type CopyKernel } from './core/roofline.js';
+import { layoutTag } from './core/shapes.js';
+import { FULL_TIMING, QUICK_TIMING, formatNs, measure } from './core/timing.js';
+import type { BenchShape, Impl, ImplLoader, Op } from './core/types.js';
+import { loadNormkit, loadNormkitImpls, NORMKIT_REFERENCE_ID } from './peers/normkit.js';
+import { loadOrtImpls, ortVersion } from './peers/onnxruntime.js';
+import { closeTorch, loadTorchImpls, torchVersion } from './peers/pytorch.js';
+import { loadTfjsImpls, loadTfStats, tfjsVersion } from './peers/tfjs.js';
+import { tsLoop } from './peers/ts-loop.js';
+import { chartSvg } from './report/svg.js';
+import { accuracyTable, opTable, targetsTable } from './report/table.js';
+import { checkTargets, PYTORCH_PUBLISHED_MS } from './report/targets.js';
+import { SCENARIOS } from './scenarios/index.js';
+
+interface Args {
+  quick: boolean;
+  ops?: Op[];
+  shapes?: string[];
+  peers?: string[];
+  accuracy: boolean;
+  publish: boolean;
+  outDir: string;
+}
+
+const USAGE = `usage: npm run bench -- [--quick] [--op infer,train,backward] [--shape 32,28,28,128;32,64]
+                      [--peer normkit,tfjs-cpu,tfjs-wasm,onnxruntime,ts-loop,pytorch] [--no-accuracy]
+                      [--publish] [--out DIR]`;
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { quick: false, accuracy: true, publish: false, outDir: path.join(__dirname, 'out') };
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split('=', 2) as [string, string | undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value\n${USAGE}`);
+      return v;
+    };
+    switch (flag) {
+      case '--quick':
+        a.quick = true;
+        break;
+      case '--op':
+        a.ops = value().split(',') as Op[];
+        for (const op of a.ops) if (!SCENARIOS.some((s) => s.op === op)) throw new Error(`unknown op '${op}'\n${USAGE}`);
+        break;
+      case '--shape':
+        // Shapes are separated by ';' or spaces; "32x64", "[32,64]" and "32,64" all name [32,64].
+        a.shapes = value()
+          .split(/[;\s]+/)
+          .filter(Boolean)
+          .map((s) => `[${s.replace(/[[\]\s]/g, '').replace(/x/g, ',')}]`);
+        break;
+      case '--peer':
+        a.peers = value().split(',');
+        break;
+      case '--no-accuracy':
+        a.accuracy = false;
+        break;
+      case '--publish':
+        a.publish = true;
+        break;
+      case '--out':
+        a.outDir = path.resolve(value());
+        break;
+      case '--help':
+      case '-h':
+        process.stdout.write(USAGE + '\n');
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown argument '${argv[i]}'\n${USAGE}`);
+    }
+  }
+  return a;
+}
+
+const FAMILIES: [string, ImplLoader][] = [
+  ['normkit', loadNormkitImpls],
+  ['pytorch', loadTorchImpls],
+  ['onnxruntime', loadOrtImpls],
+  ['tfjs', loadTfjsImpls],
+  ['ts-loop', async () => [tsLoop]],
+];
+
+function wanted(impl: Impl, peers: string[] | undefined): boolean {
+  if (impl.id === NORMKIT_REFERENCE_ID) return true; // every speedup is measured against it
+  return peers === undefined || peers.some((p) => impl.id.startsWith(p) || impl.peer === p);
+}
+
+/** Rough cost of a row, for the ETA: big shapes on slow peers dominate. */
+function rowWeight(impl: Impl, op: Op, s: BenchShape): number {
+  const slow: Record<string, number> = { 'tfjs-cpu': 60, 'tfjs-wasm': 6, 'ts-loop': 1.5, pytorch: 1 };
+  return 1 + (s.size / 1e6) * (slow[impl.peer] ?? 0.3) * (op === 'backward' ? 3 : 1);
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const timing = args.quick ? QUICK_TIMING : FULL_TIMING;
+  const scenarios = SCENARIOS.filter((s) => args.ops === undefined || args.ops.includes(s.op));
+
+  // Implementations.
+  const impls: Impl[] = [];
+  const unavailable: Record<string, string> = {};
+  for (const [family, load] of FAMILIES) {
+    if (family !== 'normkit' && args.peers !== undefined && !args.peers.some((p) => p.startsWith(family) || family.startsWith(p))) continue;
+    const r = await load();
+    if ('unsupported' in r) unavailable[family] = r.unsupported;
+    else impls.push(...r.filter((i) => wanted(i, args.peers)));
+  }
+  const nk = await loadNormkit();
+  const normkit = 'unsupported' in nk ? undefined : nk;
+
+  // Machine line.
+  const { cpu, simd } = cpuInfo();
+  const peers: Record<string, string> = {};
+  const versions: [string, Promise<string | undefined>][] = [
+    ['tfjs', unavailable.tfjs ? Promise.resolve(undefined) : tfjsVersion()],
+    ['onnxruntime-node', unavailable.onnxruntime ? Promise.resolve(undefined) : ortVersion()],
+    ['PyTorch', unavailable.pytorch || !impls.some((i) => i.peer === 'pytorch') ? Promise.resolve(undefined) : torchVersion()],
+  ];
+  for (const [k, v] of versions) {
+    const ver = await v;
+    if (ver !== undefined) peers[k] = ver;
+  }
+  const info = normkit?.native.backendInfo();
+  const machine: MachineInfo = {
+    cpu,
+    cores: os.cpus().length,
+    simd,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    normkit: info ? { isa: info.isa, isaAvailable: info.isaAvailable, threads: info.threads, version: info.version } : undefined,
+    peers,
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+  };
+  process.stderr.write(`${machineLine(machine)}\n`);
+  for (const [k, v] of Object.entries(unavailable)) process.stderr.write(`not measured: ${k}: ${v}\n`);
+
+  // The roofline kernel: normkit's streaming copy when the addon is there.
+  const copy: CopyKernel = normkit
+    ? { name: `normkit streamCopy (${info?.isa})`, copy: (s, d) => normkit.native.streamCopy(s, d), setThreads: (n) => normkit.native.setNumThreads(n) }
+    : TYPED_ARRAY_COPY;
+  const roofline = new Roofline(copy, timing);
+
+  // Plan: shape-major, so each shape's data is generated once for all ops.
+  const shapeList: BenchShape[] = [];
+  for (const s of scenarios) {
+    for (const sh of args.quick ? s.quickShapes : s.shapes) {
+      if (args.shapes !== undefined && !args.shapes.includes(sh.label)) continue;
+      if (!shapeList.some((x) => x.label === sh.label)) shapeList.push(sh);
+    }
+  }
+  if (args.shapes !== undefined) {
+    for (const label of args.shapes) {
+      if (!shapeList.some((s) => s.label === label)) throw new Error(`--shape ${label}: not a bench shape (${SCENARIOS[0].shapes.map((s) => s.label).join(' ')})`);
+    }
+  }
+  const plan: { shape: BenchShape; op: Op; impl: Impl }[] = [];
+  for (const shape of shapeList) {
+    for (const s of scenarios) {
+      if (!(args.quick ? s.quickShapes : s.shapes).includes(shape)) continue;
+      for (const impl of impls) plan.push({ shape, op: s.op, impl });
+    }
+  }
+  const accuracyShapes = args.accuracy ? shapeList.filter((s) => s.size >= 1 << 20) : [];
+  const progress = new Progress(plan.length + (accuracyShapes.length > 0 ? 1 : 0), plan.reduce((w, p) => w + rowWeight(p.impl, p.op, p.shape), 0) + accuracyShapes.length * 20);
+
+  // The call-overhead floor, measured once in this run.
+  let callOverhead: CallOverhead | undefined;
+  if (normkit) {
+    const a = new Float32Array(96);
+    const b = new Float32Array(96);
+    callOverhead = { noop: await measure(() => normkit.native.noop(a, b), timing) };
+    process.stderr.write(`empty Node-API call (noop): ${formatNs(callOverhead.noop.medianNs)}\n`);
+  }
+
+  const rows: ResultRow[] = [];
+  let currentShape: BenchShape | undefined;
+  let data = undefined as ReturnType<typeof makeCase> | undefined;
+  const refs = new Map<Op, ReturnType<typeof reference>>();
+  for (const { shape, op, impl } of plan) {
+    if (currentShape !== shape) {
+      currentShape = shape;
+      data = undefined;
+      refs.clear();
+      data = makeCase(shape);
+    }
+    const d = data as NonNullable<typeof data>;
+    progress.step(`${op} ${shape.label} ${impl.id}`);
+    const row: ResultRow = {
+      op,
+      shape: shape.label,
+      layout: shape.layout,
+      layoutTag: layoutTag(shape),
+      elements: shape.size,
+      impl: impl.id,
+      peer: impl.peer,
+      label: impl.label,
+      threads: impl.threads,
+      isNormkit: impl.isNormkit,
+      status: 'unsupported',
+      trafficBytes: trafficBytes(op, shape),
+      workingSetBytes: workingSetBytes(op, shape),
+    };
+    rows.push(row);
+    const support = impl.supports(op, shape);
+    if (support !== true) {
+      row.reason = support.unsupported;
+      progress.finish(rowWeight(impl, op, shape));
+      continue;
+    }
+    try {
+      // Roofline first: it sets the thread count, and prepare sets it back for the row.
+      const rl = await roofline.at(row.workingSetBytes, copy === TYPED_ARRAY_COPY ? 1 : impl.threads);
+      row.rooflineGbps = rl.gbps;
+      let ref = refs.get(op);
+      if (ref === undefined) {
+        ref = reference(op, d);
+        refs.set(op, ref);
+      }
+      const runner = await impl.prepare(op, d);
+      try {
+        const r0 = runner.run();
+        if (r0 !== undefined) await r0;
+        row.gate = gate(await runner.outputs(), ref);
+        row.status = row.gate.ok ? 'ok' : 'wrong';
+        row.timing = runner.selfTimed ? await runner.selfTimed(timing) : await measure(runner.run, timing);
+        row.ns = row.timing.medianNs;
+        if (runner.subtractForward) {
+          const fwd = await measure(runner.subtractForward, timing);
+          row.forwardSubtractedNs = fwd.medianNs;
+          row.ns = Math.max(row.timing.medianNs - fwd.medianNs, 0);
+        }
+      } finally {
+        await runner.dispose?.();
+      }
+      row.gbps = gbPerSecond(row.trafficBytes, row.ns);
+      row.rooflineFraction = row.gbps / rl.gbps;
+    } catch (e) {
+      row.status = 'error';
+      row.reason = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    }
+    progress.finish(rowWeight(impl, op, shape));
+  }
+  data = undefined;
+  refs.clear();
+
+  // Speedups: every peer against normkit's kernel API at one thread; thread scaling of normkit rows.
+  for (const r of rows) {
+    if (r.ns === undefined) continue;
+    const same = (id: string): ResultRow | undefined => rows.find((o) => o.op === r.op && o.shape === r.shape && o.impl === id && o.ns !== undefined);
+    if (!r.isNormkit) {
+      const nkRow = same(NORMKIT_REFERENCE_ID);
+      if (nkRow?.ns) r.normkitSpeedup = r.ns / nkRow.ns;
+    } else if (r.threads > 1) {
+      const one = same(r.impl.replace(/-\d+t$/, '-1t'));
+      if (one?.ns && r.ns > 0) r.threadScaling = one.ns / r.ns;
+    }
+  }
+
+  let accuracy: AccuracyRow[] = [];
+  if (accuracyShapes.length > 0) {
+    progress.step('accuracy report');
+    const tfStats = unavailable.tfjs ? undefined : await loadTfStats();
+    accuracy = await accuracyReport(accuracyShapes, { normkit, tfjs: tfStats }, true, () => undefined);
+    progress.finish(accuracyShapes.length * 20);
+  }
+  progress.end();
+  await closeTorch();
+
+  const torchMeasured = rows.some((r) => r.peer === 'pytorch' && r.ns !== undefined);
+  const results: RunResults = {
+    command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
+    quick: args.quick,
+    machine,
+    timingOptions: timing,
+    roofline: {
+      kernel: copy.name,
+      points: roofline.points().map((p) => ({ workingSetBytes: p.workingSetBytes, threads: p.threads, gbps: p.gbps, medianNs: p.timing.medianNs })),
+    },
+    unavailable,
+    callOverhead,
+    rows,
+    accuracy,
+    targets: checkTargets(rows, callOverhead, accuracy, torchMeasured),
+  };
+
+  const report = markdownReport(results, torchMeasured);
+  fs.mkdirSync(args.outDir, { recursive: true });
+  fs.writeFileSync(path.join(args.outDir, 'results.json'), JSON.stringify(results, null, 1) + '\n');
+  const svg = chartSvg(results, scenarios);
+  fs.writeFileSync(path.join(args.outDir, 'chart.svg'), svg);
+  fs.writeFileSync(path.join(args.outDir, 'RESULTS.md'), report);
+  if (args.publish) {
+    fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), report);
+    fs.writeFileSync(path.join(__dirname, 'RESULTS.svg'), svg);
+  }
+  process.stdout.write(report);
+  process.stderr.write(`wrote ${path.join(args.outDir, 'results.json')}, chart.svg, RESULTS.md${args.publish ? ' and bench/RESULTS.{md,svg}' : ''}\n`);
+}
+
+function markdownReport(res: RunResults, torchMeasured: boolean): string {
+  const out: string[] = [];
+  out.push('# normkit bench results', '');
+  out.push(`**Machine:** ${machineLine(res.machine)}`, '');
+  out.push(`**Command:** \`${res.command}\`${res.quick ? ' (quick mode: fewer shapes, short timing budget)' : ''}`, '');
+  out.push(
+    `**Method:** float32; median of ${res.timingOptions.minSamples}–${res.timingOptions.maxSamples} samples after ${res.timingOptions.warmupMs} ms warm-up ` +
+      `(3 for calls slower than the ${res.timingOptions.budgetMs} ms budget); GB/s = traffic-model bytes / median; ` +
+      `roofline = ${res.roofline.kernel} at the same working set and thread count, measured in this run; ` +
+      `normkit speedup = peer time / normkit kernel-API 1-thread time. Peers run at 1 thread.`,
+    '',
+  );
+  if (res.callOverhead) out.push(`**Call-overhead floor:** empty Node-API call (\`native.noop\`, unwraps two typed arrays): ${formatNs(res.callOverhead.noop.medianNs)}`, '');
+  for (const [k, v] of Object.entries(res.unavailable)) out.push(`**Not measured:** ${k}: ${v}`, '');
+  out.push('## Targets (issue 3)', '', targetsTable(res), '');
+  for (const s of SCENARIOS) {
+    if (!res.rows.some((r) => r.op === s.op)) continue;
+    out.push(`## ${s.title}`, '', opTable(s, res.rows), '');
+  }
+  if (!torchMeasured) {
+    out.push(
+      '## PyTorch (reference, not measured in this run)',
+      '',
+      'PyTorch 1.13 (Debian python3-torch), one thread, as issue 3 reports it:',
+      '',
+      ...PYTORCH_PUBLISHED_MS.map((p) => `- ${p.op} ${p.shape}: ${p.ms} ms`),
+      '',
+    );
+  }
+  if (res.accuracy.length > 0) {
+    out.push(
+      '## Accuracy of the channel statistics',
+      '',
+      'Against a float64 two-pass reference on the same float32 data; max over channels. "mean err (σ)" is the mean\'s error in standard deviations of the data.',
+      '',
+      accuracyTable(res.accuracy),
+      '',
+    );
+  }
+  return out.join('\n');
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exitCode = 1;
+});
