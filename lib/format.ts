@@ -2,7 +2,7 @@
  * NumPy-compatible text for arrays, so tensors and variables print the way
  * TensorFlow prints them (TensorFlow delegates to NumPy's `repr` and `str`).
  *
- * The rules follow NumPy's `arrayprint.py` with its default print options
+ * The rules follow NumPy's `arrayprint.py` (current, 2.3+) with its default print options
  * (`precision=8`, `floatmode='maxprec'`, `threshold=1000`, `edgeitems=3`,
  * `linewidth=75`, `suppress=False`, `sign='-'`):
  *
@@ -11,8 +11,9 @@
  *   shortest digits), limited to 8 digits after the point; when the limit
  *   cuts digits, the exact binary value is rounded half-to-even (Dragon4 does
  *   the same, so the result never depends on an intermediate decimal string).
- * - Scientific notation is used when the largest magnitude is >= 1e8, the
- *   smallest nonzero one is < 1e-4, or their ratio is > 1e3.
+ * - Scientific notation is used when the largest magnitude is >= 1e8 (1e6
+ *   for float32: NumPy 2.3 and later cap the cutoff at the dtype's decimal
+ *   precision), the smallest nonzero one is < 1e-4, or their ratio is > 1e3.
  * - Positional: `1.` rather than `1.0`; the integer parts are right-aligned
  *   and the fractions left-aligned, padded with spaces to the longest one
  *   (`0.9926309 `, `0.99292   `).
@@ -60,12 +61,66 @@ interface Decimal {
   exponent: number;
 }
 
+/** `|v|` (finite) as mantissa * 2^exponent with an integer mantissa, read from the IEEE bits. */
+function decompose(v: number): { mantissa: bigint; exp2: number } {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, Math.abs(v));
+  const hi = view.getUint32(0);
+  const lo = view.getUint32(4);
+  const biased = hi >>> 20;
+  const fraction = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo);
+  if (biased === 0) return { mantissa: fraction, exp2: -1074 };
+  return { mantissa: fraction | (1n << 52n), exp2: biased - 1075 };
+}
+
 /**
- * Shortest significant digits that round-trip `v` (finite, > 0) in its dtype.
- * For float64 `toExponential()` already gives them; for float32 the shortest
- * `toExponential(p)` that `Math.fround` maps back to `v` is the answer (each
- * candidate is the correctly rounded p-digit decimal, so the first that reads
- * back is also the closest of its length).
+ * Every decimal digit of `v` (finite, > 0): a binary fraction m / 2^k equals
+ * m * 5^k / 10^k, so its decimal expansion is finite and BigInt gives it exactly.
+ */
+function exactDecimal(v: number): Decimal {
+  const { mantissa, exp2 } = decompose(v);
+  if (exp2 >= 0) {
+    const digits = (mantissa << BigInt(exp2)).toString();
+    return { digits, exponent: digits.length - 1 };
+  }
+  const digits = (mantissa * 5n ** BigInt(-exp2)).toString();
+  return { digits, exponent: digits.length - 1 + exp2 };
+}
+
+/**
+ * Rounds a decimal to `n` >= 1 significant digits, half to even on an exact
+ * tie (Dragon4's rule for the last digit). Shorter decimals come back unchanged.
+ */
+function roundSignificant(dec: Decimal, n: number): Decimal {
+  if (dec.digits.length <= n) return dec;
+  let head = dec.digits.slice(0, n);
+  const rest = dec.digits.slice(n);
+  const first = rest.charCodeAt(0) - 48;
+  const tail = /[1-9]/.test(rest.slice(1));
+  const up = first > 5 || (first === 5 && (tail || (head.charCodeAt(n - 1) - 48) % 2 === 1));
+  let exponent = dec.exponent;
+  if (up) {
+    head = (BigInt(head) + 1n).toString();
+    if (head.length > n) {
+      exponent += 1;
+      head = head.slice(0, n);
+    }
+  }
+  return { digits: head, exponent };
+}
+
+function stripZeros(dec: Decimal): Decimal {
+  return { digits: dec.digits.replace(/0+$/, '') || '0', exponent: dec.exponent };
+}
+
+/**
+ * Shortest significant digits that round-trip `v` (finite, > 0) in its dtype
+ * (Dragon4's `unique` mode). The length comes from JavaScript's own shortest
+ * formatting (`toExponential()` for float64; for float32 the first
+ * `toExponential(p)` that `Math.fround` maps back to `v`); the digits of that
+ * length are then rounded from the exact value, half to even, because
+ * `toExponential` rounds exact ties up where NumPy rounds them to even
+ * (float32 3289696.25 prints as 3.2896962e+06).
  */
 function shortestDecimal(v: number, float32: boolean): Decimal {
   let text = v.toExponential();
@@ -78,26 +133,13 @@ function shortestDecimal(v: number, float32: boolean): Decimal {
       }
     }
   }
-  const e = text.indexOf('e');
-  const digits = text.slice(0, e).replace('.', '');
-  return { digits: digits.replace(/0+$/, '') || '0', exponent: Number(text.slice(e + 1)) };
+  const length = text.indexOf('e') - (text.includes('.') ? 1 : 0);
+  return stripZeros(roundSignificant(exactDecimal(v), length));
 }
 
 /** `|v| * 10^k` rounded half-to-even, computed exactly from the binary value. */
 function roundScaled(v: number, k: number): bigint {
-  const view = new DataView(new ArrayBuffer(8));
-  view.setFloat64(0, Math.abs(v));
-  const hi = view.getUint32(0);
-  const lo = view.getUint32(4);
-  const biased = hi >>> 20;
-  let mantissa = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo);
-  let exp2: number;
-  if (biased === 0) {
-    exp2 = -1074;
-  } else {
-    mantissa |= 1n << 52n;
-    exp2 = biased - 1075;
-  }
+  const { mantissa, exp2 } = decompose(v);
   let num = mantissa;
   let den = 1n;
   if (exp2 >= 0) num <<= BigInt(exp2);
@@ -126,20 +168,23 @@ function positionalParts(v: number, float32: boolean): [string, string] {
   return [sign + digits.slice(0, exponent + 1), digits.slice(exponent + 1)];
 }
 
-/** Scientific parts of a finite value: integer digit (with sign), fraction digits, exponent. */
-function scientificParts(v: number, float32: boolean): { int: string; frac: string; exponent: number } {
+/**
+ * Scientific parts of a finite value: integer digit (with sign), fraction
+ * digits, exponent. The digits are the shortest round-trip ones, cut to 8
+ * after the point; with `minDigits`, shorter ones are extended with the
+ * value's real further digits (rounded), not zeros, as Dragon4's `min_digits`.
+ */
+function scientificParts(v: number, float32: boolean, minDigits = 0): { int: string; frac: string; exponent: number } {
   const sign = v < 0 || Object.is(v, -0) ? '-' : '';
-  if (v === 0) return { int: `${sign}0`, frac: '', exponent: 0 };
-  let { digits, exponent } = shortestDecimal(Math.abs(v), float32);
-  if (digits.length - 1 > PRECISION) {
-    let scaled = roundScaled(v, PRECISION - exponent).toString();
-    if (scaled.length > PRECISION + 1) {
-      exponent += 1;
-      scaled = scaled.slice(0, PRECISION + 1);
-    }
-    digits = scaled.replace(/0+$/, '');
+  if (v === 0) return { int: `${sign}0`, frac: '0'.repeat(minDigits), exponent: 0 };
+  let dec = shortestDecimal(Math.abs(v), float32);
+  if (dec.digits.length - 1 > PRECISION) {
+    dec = stripZeros(roundSignificant(exactDecimal(Math.abs(v)), PRECISION + 1));
+  } else if (dec.digits.length - 1 < minDigits) {
+    dec = roundSignificant(exactDecimal(Math.abs(v)), minDigits + 1);
   }
-  return { int: sign + digits[0], frac: digits.slice(1), exponent };
+  const digits = dec.digits.padEnd(minDigits + 1, '0');
+  return { int: sign + digits[0], frac: digits.slice(1), exponent: dec.exponent };
 }
 
 function exponentText(exponent: number, width: number): string {
@@ -165,8 +210,11 @@ function chooseLayout(values: ArrayLike<number>, float32: boolean): FloatLayout 
     if (a > maxAbs) maxAbs = a;
     if (a < minAbs) minAbs = a;
   }
+  // NumPy >= 2.3 lowers the large-value cutoff to 10^min(8, decimal precision
+  // of the dtype): 1e6 for float32 (6 digits), 1e8 for float64.
+  const largeCutoff = float32 ? 1e6 : 1e8;
   const scientific =
-    minAbs !== Infinity && (maxAbs >= 1e8 || minAbs < round(1e-4) || round(maxAbs / minAbs) > 1e3);
+    minAbs !== Infinity && (maxAbs >= largeCutoff || minAbs < round(1e-4) || round(maxAbs / minAbs) > 1e3);
   const layout: FloatLayout = { scientific, padLeft: 0, padRight: 0, precision: 0, expDigits: 0 };
   if (finiteCount > 0 && scientific) {
     let expLen = 0;
@@ -203,8 +251,8 @@ function formatValue(v: number, layout: FloatLayout, float32: boolean): string {
     return text.padStart(layout.padLeft + layout.padRight + 1);
   }
   if (layout.scientific) {
-    const p = scientificParts(v, float32);
-    const mantissa = `${p.int.padStart(layout.padLeft)}.${p.frac.padEnd(layout.precision, '0')}`;
+    const p = scientificParts(v, float32, layout.precision);
+    const mantissa = `${p.int.padStart(layout.padLeft)}.${p.frac}`;
     return `${mantissa}e${exponentText(p.exponent, layout.expDigits)}`;
   }
   const [int, frac] = positionalParts(v, float32);
@@ -324,15 +372,18 @@ export function formatArray(data: FloatArray, shape: readonly number[], options:
 
 /**
  * NumPy's `str()` of a float scalar: shortest round-trip digits, positional
- * with at least one fractional digit (`1.0`, `0.1`) for magnitudes in
- * [1e-4, 1e16) and zero, scientific without a bare point otherwise (`1e-05`).
+ * with at least one fractional digit (`1.0`, `0.1`) for zero and magnitudes
+ * in [1e-4, 1e16) ([1e-4, 1e6) for float32), scientific without a bare point
+ * otherwise (`1e-05`). The bounds are compared in float64, so float32 0.0001
+ * (just below 1e-4) prints as `1e-04`, as NumPy does.
  */
 function formatScalarStr(v: number, float32: boolean): string {
   if (Number.isNaN(v)) return 'nan';
   if (!Number.isFinite(v)) return v < 0 ? '-inf' : 'inf';
   const a = Math.abs(v);
   const sign = v < 0 || Object.is(v, -0) ? '-' : '';
-  if (a === 0 || (a < 1e16 && a >= 1e-4)) {
+  // NumPy >= 2.3 caps the positional range at 10^(decimal precision) for float32 (1e6); float64 keeps 1e16.
+  if (a === 0 || (a < (float32 ? 1e6 : 1e16) && a >= 1e-4)) {
     if (a === 0) return `${sign}0.0`;
     const { digits, exponent } = shortestDecimal(a, float32);
     if (exponent < 0) return `${sign}0.${'0'.repeat(-exponent - 1)}${digits}`;
@@ -361,11 +412,18 @@ export function formatNumpyStr(data: FloatArray, shape: readonly number[]): stri
   return formatArray(data, shape, { separator: ' ' });
 }
 
+/** A shape as Python prints a tuple: `(3,)`, `(2, 0)`, `()`. */
+function pythonTuple(shape: readonly number[]): string {
+  return shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+}
+
 /**
  * Text of NumPy's `repr(array)`, as TensorFlow prints a variable's `numpy=`
- * part: `array([1., 1., 1.], dtype=float32)`. float64 is NumPy's default
- * dtype, so non-empty float64 arrays omit the `dtype=` part, as NumPy does.
- * The dtype moves to its own line when it would pass the 75-column width.
+ * part: `array([1., 1., 1.], dtype=float32)`. Like NumPy, it adds what the
+ * values alone do not tell: `dtype=` unless the dtype is float64 (NumPy's
+ * default), and `shape=` for summarized arrays (more than 1000 elements)
+ * and for empty ones other than shape (0,). Those extras move to their own
+ * line when they would pass the 75-column width.
  *
  * @param data row-major values
  * @param shape dimensions, `[]` for a scalar
@@ -378,18 +436,17 @@ export function formatNumpyStr(data: FloatArray, shape: readonly number[]): stri
  */
 export function formatNumpyRepr(data: FloatArray, shape: readonly number[], dtype: 'float32' | 'float64'): string {
   const prefix = 'array(';
+  const lineWidth = 75;
+  const threshold = 1000;
   const size = shape.reduce((a, b) => a * b, 1);
-  const skipDtype = dtype === 'float64' && size > 0;
-  let body: string;
-  if (size > 0 || (shape.length === 1 && shape[0] === 0)) {
-    body = formatArray(data, shape, { separator: ', ', prefix, suffix: skipDtype ? ')' : ',' });
-  } else {
-    body = `[], shape=(${shape.length === 1 ? `${shape[0]},` : shape.join(', ')})`;
-  }
-  if (skipDtype) return `${prefix}${body})`;
+  const body = formatArray(data, shape, { separator: ', ', prefix, suffix: ')', lineWidth, threshold });
+  const extras: string[] = [];
+  if ((size === 0 && !(shape.length === 1 && shape[0] === 0)) || size > threshold) extras.push(`shape=${pythonTuple(shape)}`);
+  if (dtype !== 'float64' || size === 0) extras.push(`dtype=${dtype}`);
+  if (extras.length === 0) return `${prefix}${body})`;
   const text = `${prefix}${body},`;
-  const dtypeText = `dtype=${dtype})`;
+  const extraText = `${extras.join(', ')})`;
   const lastLineLength = text.length - (text.lastIndexOf('\n') + 1);
-  const spacer = lastLineLength + dtypeText.length + 1 > 75 ? `\n${' '.repeat(prefix.length)}` : ' ';
-  return text + spacer + dtypeText;
+  const spacer = lastLineLength + extraText.length + 1 > lineWidth ? `\n${' '.repeat(prefix.length)}` : ' ';
+  return text + spacer + extraText;
 }

@@ -1,6 +1,18 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatArray, formatNumpyRepr, formatNumpyStr } from '../lib/format.js';
 import { expectError } from './helpers.js';
+
+/** NumPy's own output for a few hundred arrays (see fixtures/numpy_format.py). */
+interface NumpyCase {
+  dtype: 'float32' | 'float64';
+  shape: number[];
+  data: string[];
+  repr: string;
+  str: string;
+}
+const fixture = JSON.parse(readFileSync(path.join(__dirname, 'fixtures', 'numpy_format.json'), 'utf8')) as { numpy: string; cases: NumpyCase[] };
 
 const f32 = (values: number[]) => new Float32Array(values);
 const f64 = (values: number[]) => new Float64Array(values);
@@ -68,6 +80,21 @@ describe('formatNumpyRepr', () => {
     expect(formatNumpyRepr(f64([0, -1e-5]), [2], 'float64')).toBe('array([ 0.e+00, -1.e-05])');
   });
 
+  it('uses the float32 large-value cutoff of NumPy 2.3+ (1e6) and 1e8 for float64', () => {
+    expect(formatNumpyRepr(f32([999999, 1.5]), [2], 'float32')).toBe('array([9.99999e+05, 1.50000e+00], dtype=float32)');
+    expect(formatNumpyRepr(f32([1e6, 1.5]), [2], 'float32')).toBe('array([1.0e+06, 1.5e+00], dtype=float32)');
+    expect(formatNumpyRepr(f64([1e7, 1.5]), [2], 'float64')).toBe('array([1.0e+07, 1.5e+00])');
+  });
+
+  it('breaks exact shortest-digit ties to even and pads scientific mantissas with real digits', () => {
+    // float32 3289696.25: 3.2896962e6 and 3.2896963e6 are equally close; Dragon4 keeps the even digit.
+    expect(formatNumpyRepr(f32([3289696.25, 1]), [2], 'float32')).toBe('array([3.2896962e+06, 1.0000000e+00], dtype=float32)');
+    // 633194112 needs 7 digits (6.331941e8); 1e9 is padded to the same 6 decimals.
+    expect(formatNumpyRepr(f32([633194112, 1e9]), [2], 'float32')).toBe('array([6.331941e+08, 1.000000e+09], dtype=float32)');
+    // With a longer neighbour, 633194112 shows its further true digits (…411), not zeros.
+    expect(formatNumpyRepr(f32([633194112, 1.2345678e9]), [2], 'float32')).toBe('array([6.3319411e+08, 1.2345678e+09], dtype=float32)');
+  });
+
   it('prints nan and inf padded to the column width', () => {
     expect(formatNumpyRepr(f64([NaN, -Infinity, 1]), [3], 'float64')).toBe('array([ nan, -inf,   1.])');
     expect(formatNumpyRepr(f32([NaN, Infinity]), [2], 'float32')).toBe('array([nan, inf], dtype=float32)');
@@ -102,7 +129,7 @@ describe('formatNumpyRepr', () => {
 
   it('summarizes large arrays, choosing the format from the shown values only', () => {
     expect(formatNumpyRepr(arange(2000), [2000], 'float64')).toBe(
-      'array([0.000e+00, 1.000e+00, 2.000e+00, ..., 1.997e+03, 1.998e+03,\n       1.999e+03])',
+      'array([0.000e+00, 1.000e+00, 2.000e+00, ..., 1.997e+03, 1.998e+03,\n       1.999e+03], shape=(2000,))',
     );
     const big = arange(1100);
     expect(formatNumpyRepr(big, [100, 11], 'float64').split('\n').slice(5, 9)).toEqual([
@@ -111,6 +138,7 @@ describe('formatNumpyRepr', () => {
       '       [1.067e+03, 1.068e+03, 1.069e+03, ..., 1.075e+03, 1.076e+03,',
       '        1.077e+03],',
     ]);
+    expect(formatNumpyRepr(big, [100, 11], 'float64').endsWith('        1.099e+03]], shape=(100, 11))')).toBe(true);
   });
 
   it('prints scalars and empty arrays as NumPy does', () => {
@@ -119,6 +147,7 @@ describe('formatNumpyRepr', () => {
     expect(formatNumpyRepr(f32([]), [0], 'float32')).toBe('array([], dtype=float32)');
     expect(formatNumpyRepr(f64([]), [0], 'float64')).toBe('array([], dtype=float64)');
     expect(formatNumpyRepr(f32([]), [2, 0], 'float32')).toBe('array([], shape=(2, 0), dtype=float32)');
+    expect(formatNumpyRepr(f64([]), [2, 0], 'float64')).toBe('array([], shape=(2, 0), dtype=float64)');
   });
 });
 
@@ -130,11 +159,29 @@ describe('formatNumpyStr', () => {
     expect(formatNumpyStr(f64([-0]), [])).toBe('-0.0');
     expect(formatNumpyStr(f32([1e-5]), [])).toBe('1e-05');
     expect(formatNumpyStr(f64([1.5e16]), [])).toBe('1.5e+16');
+    expect(formatNumpyStr(f64([9.9e15]), [])).toBe('9900000000000000.0');
+    expect(formatNumpyStr(f32([999999]), [])).toBe('999999.0');
+    expect(formatNumpyStr(f32([1e6]), [])).toBe('1e+06');
+    expect(formatNumpyStr(f32([0.0001]), [])).toBe('1e-04');
+    expect(formatNumpyStr(f64([0.0001]), [])).toBe('0.0001');
     expect(formatNumpyStr(f64([NaN]), [])).toBe('nan');
     expect(formatNumpyStr(f64([-Infinity]), [])).toBe('-inf');
   });
 
   it('prints arrays with a space separator', () => {
     expect(formatNumpyStr(f32([1, 2, 3, 4]), [2, 2])).toBe('[[1. 2.]\n [3. 4.]]');
+  });
+});
+
+describe('formatNumpyRepr / formatNumpyStr against NumPy', () => {
+  it(`reproduce NumPy ${fixture.numpy} repr and str for ${fixture.cases.length} arrays of every scale, rank and dtype`, () => {
+    expect(fixture.cases.length).toBeGreaterThan(300);
+    for (const c of fixture.cases) {
+      const values = c.data.map((v) => (v === 'nan' ? NaN : v === 'inf' ? Infinity : v === '-inf' ? -Infinity : Number(v)));
+      const data = c.dtype === 'float32' ? Float32Array.from(values) : Float64Array.from(values);
+      const label = `${c.dtype} [${c.shape.join(',')}] ${c.data.slice(0, 3).join(' ')}`;
+      expect(formatNumpyRepr(data, c.shape, c.dtype), label).toBe(c.repr);
+      expect(formatNumpyStr(data, c.shape), label).toBe(c.str);
+    }
   });
 });
