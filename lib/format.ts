@@ -23,6 +23,7 @@
  *   1000 elements show 3 items at each edge of every long axis around `...`.
  */
 import type { FloatArray } from './dtype.js';
+import { NormkitRangeError } from './errors.js';
 
 /** Options of {@link formatArray} (the parameters of NumPy's `array2string`). */
 export interface FormatOptions {
@@ -328,7 +329,7 @@ export function formatArray(data: FloatArray, shape: readonly number[], options:
   const edgeItems = options.edgeItems ?? 3;
   const size = shape.reduce((a, b) => a * b, 1);
   if (size !== data.length) {
-    throw new RangeError(`formatArray: expected ${size} values for shape [${shape.join(',')}], got ${data.length}`);
+    throw new NormkitRangeError(`formatArray: expected ${size} values for shape [${shape.join(',')}], got ${data.length}`, 'ERR_NORMKIT_SHAPE_MISMATCH');
   }
   if (size === 0) return '[]';
   const float32 = data instanceof Float32Array;

@@ -51,6 +51,8 @@ const enum Unary {
   Positive,
   /** 1 / x */
   Reciprocal,
+  /** log(x) where x > 0, else 0 (the exponent gradient of pow) */
+  LogOfPositive,
 }
 
 /**
@@ -177,6 +179,12 @@ function unaryRaw(op: Unary, x: Tensor): Tensor {
       break;
     case Unary.Reciprocal:
       for (let i = 0; i < n; i++) out[i] = 1 / a[i];
+      break;
+    case Unary.LogOfPositive:
+      for (let i = 0; i < n; i++) {
+        const v = a[i];
+        out[i] = v > 0 ? Math.log(v) : 0;
+      }
       break;
   }
   return new Tensor(out, x.shape);
@@ -312,9 +320,7 @@ export function pow(a: TensorLike, b: TensorLike): Tensor {
     const bMinus1 = binary(Binary.Sub, y, scalarLike(1, y));
     const dx = binary(Binary.Mul, dy, binary(Binary.Mul, y, binary(Binary.Pow, x, bMinus1)));
     // d/db = a^b * log(a) where a > 0, else 0
-    const mask = unaryRaw(Unary.Positive, x);
-    const safeLog = binary(Binary.Mul, unaryRaw(Unary.Log, binary(Binary.Maximum, x, scalarLike(Number.MIN_VALUE, x))), mask);
-    const dyb = binary(Binary.Mul, dy, binary(Binary.Mul, out, safeLog));
+    const dyb = binary(Binary.Mul, dy, binary(Binary.Mul, out, unaryRaw(Unary.LogOfPositive, x)));
     return [dx, dyb];
   });
 }

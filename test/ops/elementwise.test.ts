@@ -127,6 +127,12 @@ describe('add / sub / mul / div / pow / maximum / minimum', () => {
     const [ga, gb] = tape.gradient(out, [a, b]);
     expect(Array.from(ga!.data)).toEqual([-4, 0, 4]);
     expectClose(gb!.data, [0, 0, 4 * Math.log(2)], 1e-15, 0);
+    const a32 = tensor([-2, 0, 2]);
+    const b32 = tensor([2, 2, 2]);
+    const tape32 = new GradientTape();
+    tape32.watch([a32, b32]);
+    const gb32 = tape32.gradient(tape32.record(() => ops.pow(a32, b32)), [a32, b32])[1];
+    expect(Array.from(gb32!.data)).toEqual([0, 0, Math.fround(4 * Math.fround(Math.log(2)))]);
   });
 });
 
