@@ -292,7 +292,7 @@ export function mul(a: TensorLike, b: TensorLike): Tensor {
  * nk.div(nk.tensor([1, 2]), 4); // [0.25, 0.5]
  */
 export function div(a: TensorLike, b: TensorLike): Tensor {
-  return binaryOp('div', 'Div', Binary.Div, a, b, (dy, x, y, out) => {
+  return binaryOp('div', 'Div', Binary.Div, a, b, (dy, _x, y, out) => {
     const dx = binary(Binary.Div, dy, y);
     // d(a/b)/db = -a/b^2 = -(a/b)/b
     const dyb = unaryRaw(Unary.Neg, binary(Binary.Div, binary(Binary.Mul, dy, out), y));
