@@ -18,7 +18,10 @@
  *   and the fractions left-aligned, padded with spaces to the longest one
  *   (`0.9926309 `, `0.99292   `).
  * - Scientific: every mantissa gets as many digits as the longest needs,
- *   padded with zeros (`1.5e+00`, `1.0e-05`); exponents share a width (>= 2).
+ *   shorter ones continued with their own further digits (`1.0e-05`,
+ *   `6.3319411e+08` beside `1.2345678e+09`); exponents share a width (>= 2).
+ * - Shortest digits break exact ties to the even digit, as Dragon4 does.
+ * - `repr` adds `dtype=` (not for float64) and `shape=` (summarized or empty arrays).
  * - Rows wrap at the line width with a hanging indent; arrays with more than
  *   1000 elements show 3 items at each edge of every long axis around `...`.
  */
@@ -48,7 +51,7 @@ interface FloatLayout {
   padLeft: number;
   /** Width of the fraction (positional) or of `mantissa fraction + 'e' + sign + exponent` (scientific). */
   padRight: number;
-  /** Scientific only: digits after the mantissa point, zero padded. */
+  /** Scientific only: digits after the mantissa point, the same for every element. */
   precision: number;
   /** Scientific only: digits of the exponent. */
   expDigits: number;
