@@ -167,6 +167,11 @@ export class RandomGenerator {
   /**
    * Fills `out` with normal values of the given mean and standard deviation.
    * Values are computed in float64 and rounded once on store.
+   * @param out buffer to fill
+   * @param mean mean of the distribution (finite; checked by the caller)
+   * @param stddev standard deviation (finite, >= 0; checked by the caller)
+   * @example
+   * new RandomGenerator(1).fillNormal(new Float32Array(4), 0, 1);
    */
   fillNormal(out: Float32Array | Float64Array, mean: number, stddev: number): void {
     for (let i = 0; i < out.length; i++) out[i] = mean + stddev * this.nextNormal();
@@ -177,6 +182,11 @@ export class RandomGenerator {
    * store rounds up to `maxval` (possible in float32) is drawn again, so the
    * upper bound stays excluded. Callers ensure minval < maxval in the output
    * dtype, so every redraw loop ends.
+   * @param out buffer to fill
+   * @param minval lower bound, included
+   * @param maxval upper bound, excluded
+   * @example
+   * new RandomGenerator(1).fillUniform(new Float64Array(4), -1, 1);
    */
   fillUniform(out: Float32Array | Float64Array, minval: number, maxval: number): void {
     const span = maxval - minval;
