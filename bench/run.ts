@@ -112,6 +112,11 @@ function wanted(impl: Impl, peers: string[] | undefined): boolean {
   return peers === undefined || peers.some((p) => impl.id.startsWith(p) || impl.peer === p);
 }
 
+/** `--quick` leaves out rows whose single call takes seconds (TensorFlow.js cpu on the mid-size shapes). */
+function skipInQuick(impl: Impl, s: BenchShape): boolean {
+  return impl.peer === 'tfjs-cpu' && s.size > 1 << 18;
+}
+
 /** Rough cost of a row, for the ETA: big shapes on slow peers dominate. */
 function rowWeight(impl: Impl, op: Op, s: BenchShape): number {
   const slow: Record<string, number> = { 'tfjs-cpu': 60, 'tfjs-wasm': 6, 'ts-loop': 1.5, pytorch: 1 };
@@ -229,7 +234,7 @@ async function main(): Promise<void> {
       workingSetBytes: workingSetBytes(op, shape),
     };
     rows.push(row);
-    const support = impl.supports(op, shape);
+    const support = args.quick && skipInQuick(impl, shape) ? { unsupported: 'skipped in --quick (seconds per call)' } : impl.supports(op, shape);
     if (support !== true) {
       row.reason = support.unsupported;
       progress.finish(rowWeight(impl, op, shape));
@@ -237,7 +242,7 @@ async function main(): Promise<void> {
     }
     try {
       // Roofline first: it sets the thread count, and prepare sets it back for the row.
-      const rl = await roofline.at(row.workingSetBytes, copy === TYPED_ARRAY_COPY ? 1 : impl.threads);
+      const rl = await roofline.at(`${op} ${shape.label}`, row.workingSetBytes, copy === TYPED_ARRAY_COPY ? 1 : impl.threads);
       row.rooflineGbps = rl.gbps;
       let ref = refs.get(op);
       if (ref === undefined) {
@@ -288,7 +293,7 @@ async function main(): Promise<void> {
   if (accuracyShapes.length > 0) {
     progress.step('accuracy report');
     const tfStats = unavailable.tfjs ? undefined : await loadTfStats();
-    accuracy = await accuracyReport(accuracyShapes, { normkit, tfjs: tfStats }, true, () => undefined);
+    accuracy = await accuracyReport(accuracyShapes, { normkit, tfjs: tfStats }, true, (what) => progress.step(what));
     progress.finish(accuracyShapes.length * 20);
   }
   progress.end();
@@ -302,7 +307,7 @@ async function main(): Promise<void> {
     timingOptions: timing,
     roofline: {
       kernel: copy.name,
-      points: roofline.points().map((p) => ({ workingSetBytes: p.workingSetBytes, threads: p.threads, gbps: p.gbps, medianNs: p.timing.medianNs })),
+      points: roofline.points().map((p) => ({ group: p.group, workingSetBytes: p.workingSetBytes, threads: p.threads, gbps: p.gbps, minNs: p.timing.minNs, medianNs: p.timing.medianNs })),
     },
     unavailable,
     callOverhead,
@@ -333,7 +338,7 @@ function markdownReport(res: RunResults, torchMeasured: boolean): string {
   out.push(
     `**Method:** float32; median of ${res.timingOptions.minSamples}–${res.timingOptions.maxSamples} samples after ${res.timingOptions.warmupMs} ms warm-up ` +
       `(3 for calls slower than the ${res.timingOptions.budgetMs} ms budget); GB/s = traffic-model bytes / median; ` +
-      `roofline = ${res.roofline.kernel} at the same working set and thread count, measured in this run; ` +
+      `roofline = ${res.roofline.kernel} at the same working set and thread count, best sample, re-measured before each op x shape group; ` +
       `normkit speedup = peer time / normkit kernel-API 1-thread time. Peers run at 1 thread.`,
     '',
   );

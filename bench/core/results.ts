@@ -57,7 +57,7 @@ export interface RunResults {
   quick: boolean;
   machine: MachineInfo;
   timingOptions: TimingOptions;
-  roofline: { kernel: string; points: { workingSetBytes: number; threads: number; gbps: number; medianNs: number }[] };
+  roofline: { kernel: string; points: { group: string; workingSetBytes: number; threads: number; gbps: number; minNs: number; medianNs: number }[] };
   unavailable: Record<string, string>;
   callOverhead?: CallOverhead;
   rows: ResultRow[];

@@ -13,6 +13,12 @@
  * set as large as the op's distinct buffers, because bandwidth falls by
  * about half once the working set leaves the last-level cache. A copy moves
  * 8 bytes per float32 element (read + write).
+ *
+ * The roofline is re-measured for every op x shape, right before that
+ * group's rows, so a colleague's compile on the shared cores skews both
+ * sides alike instead of one cached number for the whole run. Like STREAM,
+ * it reports the best sample (each sample averages many copies): the
+ * bandwidth the machine demonstrably reached, so fractions are conservative.
  */
 import { measure } from './timing.js';
 import type { BenchShape, Op, Timing, TimingOptions } from './types.js';
@@ -52,10 +58,12 @@ export const TYPED_ARRAY_COPY: CopyKernel = {
 };
 
 export interface RooflinePoint {
+  /** The op x shape group it was measured for. */
+  group: string;
   workingSetBytes: number;
   threads: number;
   timing: Timing;
-  /** Copy bandwidth: 8 bytes per element over the median time. */
+  /** Copy bandwidth: 8 bytes per element over the best sample's per-call time. */
   gbps: number;
 }
 
@@ -68,8 +76,8 @@ export class Roofline {
     private readonly timing: TimingOptions,
   ) {}
 
-  async at(bytes: number, threads: number): Promise<RooflinePoint> {
-    const key = `${bytes}/${threads}`;
+  async at(group: string, bytes: number, threads: number): Promise<RooflinePoint> {
+    const key = `${group}/${bytes}/${threads}`;
     const hit = this.cache.get(key);
     if (hit !== undefined) return hit;
     // The copy's two arrays together are as large as the op's working set.
@@ -78,7 +86,7 @@ export class Roofline {
     const dst = new Float32Array(n);
     this.kernel.setThreads(threads);
     const timing = await measure(() => this.kernel.copy(src, dst), this.timing);
-    const point = { workingSetBytes: bytes, threads, timing, gbps: gbPerSecond(8 * n, timing.medianNs) };
+    const point = { group, workingSetBytes: bytes, threads, timing, gbps: gbPerSecond(8 * n, timing.minNs) };
     this.cache.set(key, point);
     return point;
   }

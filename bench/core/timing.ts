@@ -48,6 +48,7 @@ export function summarize(perCallNs: readonly number[], itersPerSample: number):
   const dev = sorted.map((t) => Math.abs(t - median)).sort((a, b) => a - b);
   return {
     medianNs: median,
+    minNs: sorted[0],
     p10Ns: quantile(sorted, 0.1),
     p90Ns: quantile(sorted, 0.9),
     madNs: quantile(dev, 0.5),

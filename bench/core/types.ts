@@ -56,6 +56,8 @@ export interface Timing {
   medianNs: number;
   p10Ns: number;
   p90Ns: number;
+  /** Fastest sample (per call). */
+  minNs: number;
   /** Median absolute deviation of the per-sample times. */
   madNs: number;
   samples: number;

@@ -71,6 +71,7 @@ def measure(fn, o):
     dev = sorted(abs(t - med) for t in times)
     return {
         "medianNs": med,
+        "minNs": times[0],
         "p10Ns": quantile(times, 0.1),
         "p90Ns": quantile(times, 0.9),
         "madNs": quantile(dev, 0.5),
