@@ -8,6 +8,7 @@ export { NormkitTypeError, NormkitRangeError, type NormkitErrorCode } from './er
 export { Variable, type VariableOptions } from './variable.js';
 export { GradientTape, type GradientTapeOptions, type GradientOptions } from './tape.js';
 export * from './creation.js';
+export { setGlobalSeed } from './random.js';
 export * from './ops/index.js';
 export { normalize, moments } from './moments.js';
 export { zip } from './optimizers/optimizer.js';
@@ -15,4 +16,6 @@ export { backendInfo, setNumThreads, setIsa, type BackendInfo } from './backend.
 export * as layers from './layers/index.js';
 export * as optimizers from './optimizers/index.js';
 export * as initializers from './initializers.js';
+export * as constraints from './constraints.js';
+export * as regularizers from './regularizers.js';
 export * as kernels from './kernels.js';

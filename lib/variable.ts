@@ -1,4 +1,5 @@
 import { inspect } from 'node:util';
+import { Constraint } from './constraints.js';
 import { allocate, isDType, type DType } from './dtype.js';
 import { describe, rangeError, typeError } from './errors.js';
 import { formatNumpyRepr } from './format.js';
@@ -13,6 +14,8 @@ export interface VariableOptions {
   trainable?: boolean;
   /** Element type; defaults to the initial value's dtype. */
   dtype?: DType;
+  /** Projection applied after each optimizer step (e.g. `new nk.constraints.NonNeg()`). */
+  constraint?: Constraint | null;
 }
 
 /**
@@ -35,6 +38,8 @@ export class Variable {
   readonly trainable: boolean;
   readonly dtype: DType;
   readonly shape: readonly number[];
+  /** Applied by optimizers after each update of this variable. */
+  constraint: Constraint | null;
   private readonly value: Tensor;
 
   /**
@@ -44,10 +49,11 @@ export class Variable {
   constructor(initialValue: TensorLike, options: VariableOptions = {}) {
     const api = 'Variable';
     if (typeof options !== 'object' || options === null) throw typeError(api, 'an options object', options);
-    const { name = 'Variable:0', trainable = true, dtype } = options;
+    const { name = 'Variable:0', trainable = true, dtype, constraint = null } = options;
     if (typeof name !== 'string' || name.length === 0) throw typeError(api, 'name as a non-empty string', name);
     if (typeof trainable !== 'boolean') throw typeError(api, 'trainable as a boolean', trainable);
     if (dtype !== undefined && !isDType(dtype)) throw typeError(api, `dtype 'float32' or 'float64'`, dtype);
+    if (constraint !== null && !(constraint instanceof Constraint)) throw typeError(api, 'constraint as a Constraint or null', constraint);
     const init = toTensor(initialValue, api, 'initialValue', dtype);
     const resolved = dtype ?? init.dtype;
     const data = allocate(resolved, init.size);
@@ -57,6 +63,7 @@ export class Variable {
     this.trainable = trainable;
     this.dtype = resolved;
     this.shape = this.value.shape;
+    this.constraint = constraint;
   }
 
   /** Number of elements. */

@@ -86,6 +86,7 @@ export abstract class Optimizer {
       const storage = variable._storage();
       this.updateVariable(storage.data, grad, variable);
       storage.version++;
+      if (variable.constraint) variable.assign(variable.constraint.apply(storage));
     }
     this.iterations++;
   }

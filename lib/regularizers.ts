@@ -1,0 +1,102 @@
+import { describe, rangeError, typeError } from './errors.js';
+import { abs, add, mul, square } from './ops/elementwise.js';
+import { sum } from './ops/reduction.js';
+import type { Tensor } from './tensor.js';
+
+/** Serialized form of a regularizer, as Keras writes it. */
+export interface RegularizerConfig {
+  className: string;
+  config: Record<string, unknown>;
+}
+
+/**
+ * A penalty on a weight, added to the loss through `layer.losses`. Computed
+ * with differentiable ops, so it trains when summed into a taped loss.
+ */
+export abstract class Regularizer {
+  abstract readonly className: string;
+  /** The scalar penalty for `w`. */
+  abstract apply(w: Tensor): Tensor;
+  abstract getConfig(): Record<string, unknown>;
+  serialize(): RegularizerConfig {
+    return { className: this.className, config: this.getConfig() };
+  }
+}
+
+function checkFactor(v: unknown, api: string, param: string): number {
+  if (typeof v !== 'number') throw typeError(api, `${param} as a number`, v);
+  if (!(v >= 0 && Number.isFinite(v))) throw rangeError(api, `${param} finite and >= 0`, v);
+  return v;
+}
+
+/** `l1 * sum(|w|) + l2 * sum(w^2)` (Keras' L1L2; defaults 0). */
+export class L1L2 extends Regularizer {
+  readonly className: string = 'L1L2';
+  readonly l1: number;
+  readonly l2: number;
+  constructor(options: { l1?: number; l2?: number } = {}) {
+    super();
+    this.l1 = checkFactor(options.l1 ?? 0, `regularizers.${new.target.name}`, 'l1');
+    this.l2 = checkFactor(options.l2 ?? 0, `regularizers.${new.target.name}`, 'l2');
+  }
+  apply(w: Tensor): Tensor {
+    const parts: Tensor[] = [];
+    if (this.l1 !== 0) parts.push(mul(sum(abs(w)), this.l1));
+    if (this.l2 !== 0) parts.push(mul(sum(square(w)), this.l2));
+    if (parts.length === 0) return mul(sum(w), 0);
+    return parts.length === 1 ? parts[0] : add(parts[0], parts[1]);
+  }
+  getConfig(): Record<string, unknown> {
+    return { l1: this.l1, l2: this.l2 };
+  }
+}
+
+/** `l1 * sum(|w|)` (Keras default l1 = 0.01). */
+export class L1 extends L1L2 {
+  override readonly className = 'L1';
+  constructor(options: { l1?: number } = {}) {
+    super({ l1: options.l1 ?? 0.01 });
+  }
+  override getConfig(): Record<string, unknown> {
+    return { l1: this.l1 };
+  }
+}
+
+/** `l2 * sum(w^2)` (Keras default l2 = 0.01). */
+export class L2 extends L1L2 {
+  override readonly className = 'L2';
+  constructor(options: { l2?: number } = {}) {
+    super({ l2: options.l2 ?? 0.01 });
+  }
+  override getConfig(): Record<string, unknown> {
+    return { l2: this.l2 };
+  }
+}
+
+const registry: Record<string, (c: Record<string, unknown>) => Regularizer> = {
+  l1: (c) => new L1(c),
+  l2: (c) => new L2(c),
+  l1l2: (c) => new L1L2(c),
+};
+
+/** A regularizer by instance, name ('l1', 'l2', 'l1l2') or serialized form. */
+export type RegularizerIdentifier = Regularizer | string | RegularizerConfig;
+
+/**
+ * Resolves a regularizer identifier; null/undefined give null.
+ * @throws {TypeError} for a wrong type; {RangeError} for an unknown name
+ */
+export function getRegularizer(id: RegularizerIdentifier | null | undefined, api: string, param: string): Regularizer | null {
+  if (id === null || id === undefined) return null;
+  if (id instanceof Regularizer) return id;
+  let name: string;
+  let config: Record<string, unknown> = {};
+  if (typeof id === 'string') name = id;
+  else if (typeof id === 'object' && typeof id.className === 'string') {
+    name = id.className;
+    config = id.config ?? {};
+  } else throw typeError(api, `${param} as a Regularizer, a name or { className, config }`, id);
+  const factory = registry[name.replace(/_/g, '').toLowerCase()];
+  if (!factory) throw rangeError(api, `${param} one of l1, l2, l1l2`, describe(name), true);
+  return factory(config);
+}
