@@ -23,11 +23,11 @@ const SERIES: { impl: string; label: string; color: string }[] = [
 
 const W = 1200;
 const PANEL_H = 250;
-const TOP = 70;
+const TOP = 84;
 const LEFT = 60;
 const RIGHT = 20;
 const PLOT_H = 170;
-const LOG_MIN = -2; // 0.01 GB/s
+const LOG_MIN = -3; // 0.001 GB/s
 const LOG_MAX = 2; // 100 GB/s
 
 function esc(s: string): string {
@@ -43,11 +43,11 @@ function panel(s: Scenario, rows: ResultRow[], top: number): string {
   const mine = rows.filter((r) => r.op === s.op);
   const shapes = [...new Set(mine.map((r) => r.shape))];
   const out: string[] = [];
-  out.push(`<text x="${LEFT}" y="${top - 8}" font-size="14" font-weight="bold">${esc(s.title)} — ${esc(s.traffic)}</text>`);
+  out.push(`<text x="${LEFT}" y="${top - 8}" font-size="14"><tspan font-weight="bold">${esc(s.title)}</tspan><tspan font-size="11" fill="#444">&#160;— ${esc(s.traffic)}</tspan></text>`);
   for (let l = LOG_MIN; l <= LOG_MAX; l++) {
     const y = yOf(10 ** l, top);
     out.push(`<line x1="${LEFT}" x2="${W - RIGHT}" y1="${y}" y2="${y}" stroke="#ddd"/>`);
-    out.push(`<text x="${LEFT - 6}" y="${y + 4}" font-size="11" text-anchor="end">${10 ** l}</text>`);
+    out.push(`<text x="${LEFT - 6}" y="${y + 4}" font-size="11" text-anchor="end">${Number((10 ** l).toPrecision(1))}</text>`);
   }
   out.push(`<text x="14" y="${top + PLOT_H / 2}" font-size="11" transform="rotate(-90 14 ${top + PLOT_H / 2})" text-anchor="middle">GB/s (log)</text>`);
   const groupW = (W - LEFT - RIGHT) / Math.max(1, shapes.length);
@@ -59,8 +59,15 @@ function panel(s: Scenario, rows: ResultRow[], top: number): string {
     out.push(`<text x="${x0 + (SERIES.length * barW) / 2}" y="${top + PLOT_H + 16}" font-size="11" text-anchor="middle">${esc(shape)} ${esc(layoutTag)}</text>`);
     SERIES.forEach((series, i) => {
       const r = inGroup.find((row) => row.impl === series.impl);
-      if (r?.gbps === undefined) return;
       const x = x0 + i * barW;
+      if (r === undefined) return;
+      if (r.gbps === undefined) {
+        // No bar: say why at the baseline (unsupported op/layout, or the peer threw).
+        const why = r.status === 'error' ? 'error' : 'n/a';
+        const color = r.status === 'error' ? '#c00' : '#888';
+        out.push(`<text x="${(x + barW / 2).toFixed(1)}" y="${top + PLOT_H - 3}" font-size="8" fill="${color}" text-anchor="middle"><title>${esc(`${series.label} ${shape}: ${r.reason ?? r.status}`)}</title>${why}</text>`);
+        return;
+      }
       const y = yOf(r.gbps, top);
       const h = top + PLOT_H - y;
       const wrong = r.status === 'wrong';
@@ -78,21 +85,29 @@ function panel(s: Scenario, rows: ResultRow[], top: number): string {
   return out.join('\n');
 }
 
+/** The machine line, split over two lines so it fits the width. */
+function machineText(res: RunResults): string[] {
+  const parts = machineLine(res.machine).split('; ');
+  return [parts.slice(0, 2).join('; '), parts.slice(2).join('; ')].map(
+    (t, i) => `<text x="${LEFT}" y="${31 + i * 12}" font-size="10" fill="#444">${esc(t)}</text>`,
+  );
+}
+
 export function chartSvg(res: RunResults, scenarios: readonly Scenario[]): string {
   const height = TOP + scenarios.length * PANEL_H + 10;
   const legend = SERIES.map((s, i) => {
     const x = LEFT + i * 125;
-    return `<rect x="${x}" y="40" width="12" height="12" fill="${s.color}"/><text x="${x + 16}" y="50" font-size="11">${esc(s.label)}</text>`;
+    return `<rect x="${x}" y="52" width="12" height="12" fill="${s.color}"/><text x="${x + 16}" y="62" font-size="11">${esc(s.label)}</text>`;
   });
-  legend.push(`<line x1="${LEFT + 8 * 125}" x2="${LEFT + 8 * 125 + 20}" y1="46" y2="46" stroke="#000" stroke-width="2"/><text x="${LEFT + 8 * 125 + 24}" y="50" font-size="11">roofline 1t</text>`);
-  legend.push(`<line x1="${LEFT + 8 * 125 + 90}" x2="${LEFT + 8 * 125 + 110}" y1="46" y2="46" stroke="#000" stroke-dasharray="5,3"/><text x="${LEFT + 8 * 125 + 114}" y="50" font-size="11">2t</text>`);
+  legend.push(`<line x1="${LEFT + 8 * 125}" x2="${LEFT + 8 * 125 + 20}" y1="58" y2="58" stroke="#000" stroke-width="2"/><text x="${LEFT + 8 * 125 + 24}" y="62" font-size="11">roofline 1t</text>`);
+  legend.push(`<line x1="${LEFT + 8 * 125 + 90}" x2="${LEFT + 8 * 125 + 110}" y1="58" y2="58" stroke="#000" stroke-dasharray="5,3"/><text x="${LEFT + 8 * 125 + 114}" y="62" font-size="11">2t</text>`);
   const panels = scenarios.map((s, i) => panel(s, res.rows, TOP + 30 + i * PANEL_H));
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" font-family="sans-serif">`,
     '<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#fff"/><line x1="0" y1="0" x2="0" y2="6" stroke="#c00" stroke-width="2"/></pattern></defs>',
     `<rect width="${W}" height="${height}" fill="#fff"/>`,
     `<text x="${LEFT}" y="18" font-size="15" font-weight="bold">normkit batch norm vs peers vs the copy roofline (float32; bytes by the traffic model)</text>`,
-    `<text x="${LEFT}" y="33" font-size="10" fill="#444">${esc(machineLine(res.machine))}</text>`,
+    ...machineText(res),
     ...legend,
     ...panels,
     '</svg>',
