@@ -251,11 +251,13 @@ async function main(): Promise<void> {
       }
       const runner = await impl.prepare(op, d);
       try {
+        const t0 = process.hrtime.bigint();
         const r0 = runner.run();
         if (r0 !== undefined) await r0;
+        const gateCallNs = Number(process.hrtime.bigint() - t0);
         row.gate = gate(await runner.outputs(), ref);
         row.status = row.gate.ok ? 'ok' : 'wrong';
-        row.timing = runner.selfTimed ? await runner.selfTimed(timing) : await measure(runner.run, timing);
+        row.timing = runner.selfTimed ? await runner.selfTimed(timing) : await measure(runner.run, timing, gateCallNs);
         row.ns = row.timing.medianNs;
         if (runner.subtractForward) {
           const fwd = await measure(runner.subtractForward, timing);

@@ -57,19 +57,24 @@ export function summarize(perCallNs: readonly number[], itersPerSample: number):
   };
 }
 
-/** Times `fn`; see the module comment for the method. */
-export async function measure(fn: Fn, opts: TimingOptions): Promise<Timing> {
+/**
+ * Times `fn`; see the module comment for the method. `priorCallNs` is the
+ * duration of a call the caller just made (the correctness gate's): when it
+ * alone exceeds the warm-up time, that call was the warm-up, and a peer that
+ * takes many seconds per call is not run once more for nothing.
+ */
+export async function measure(fn: Fn, opts: TimingOptions, priorCallNs?: number): Promise<Timing> {
   // Warm-up: until the warm-up time is spent, but at least one call; the
-  // last batch estimates one call. A call slower than the whole warm-up (a
-  // peer taking seconds) is not repeated just to warm up.
+  // last batch estimates one call. A call slower than the whole warm-up is
+  // not repeated just to warm up.
   let warmCalls = 0;
-  let lastNs = 0;
+  let lastNs = priorCallNs ?? 0;
   const warmStart = now();
-  do {
+  while (!(lastNs >= opts.warmupMs * 1e6) && (warmCalls === 0 || now() - warmStart < opts.warmupMs * 1e6)) {
     const batch = Math.max(1, Math.min(1 << 16, warmCalls));
     lastNs = (await loop(fn, batch)) / batch;
     warmCalls += batch;
-  } while (now() - warmStart < opts.warmupMs * 1e6 && lastNs < opts.warmupMs * 1e6);
+  }
   const perCallEstimate = Math.max(lastNs, 1);
   const iters = Math.max(1, Math.ceil((opts.minSampleMs * 1e6) / perCallEstimate));
   const sampleNs = iters * perCallEstimate;

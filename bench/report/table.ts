@@ -59,7 +59,7 @@ export function resultCells(r: ResultRow): string[] {
     String(r.threads),
     timed ? formatNs(r.ns ?? NaN) : '—',
     timed ? `${formatNs(t.p10Ns)}–${formatNs(t.p90Ns)}` : '',
-    r.gbps !== undefined ? r.gbps.toFixed(r.gbps >= 10 ? 1 : 2) : '',
+    r.gbps !== undefined ? (r.gbps >= 10 ? r.gbps.toFixed(1) : r.gbps >= 1 ? r.gbps.toFixed(2) : r.gbps.toPrecision(2)) : '',
     r.rooflineGbps !== undefined ? r.rooflineGbps.toFixed(1) : '',
     r.rooflineFraction !== undefined ? `${(r.rooflineFraction * 100).toFixed(0)}%` : '',
     times(r.normkitSpeedup),
