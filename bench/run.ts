@@ -24,7 +24,7 @@ import { Progress } from './core/progress.js';
 import { gate, reference } from './core/reference.js';
 import type { CallOverhead, ResultRow, RunResults } from './core/results.js';
 import { Roofline, TYPED_ARRAY_COPY, gbPerSecond, trafficBytes, workingSetBytes, type CopyKernel } from './core/roofline.js';
-import { layoutTag } from './core/shapes.js';
+import { layoutTag, TINY_SHAPE } from './core/shapes.js';
 import { FULL_TIMING, QUICK_TIMING, formatNs, measure } from './core/timing.js';
 import type { BenchShape, Impl, ImplLoader, Op } from './core/types.js';
 import { loadNormkit, loadNormkitImpls, NORMKIT_REFERENCE_ID } from './peers/normkit.js';
@@ -33,7 +33,7 @@ import { closeTorch, loadTorchImpls, torchVersion } from './peers/pytorch.js';
 import { loadTfjsImpls, loadTfStats, tfjsVersion } from './peers/tfjs.js';
 import { tsLoop } from './peers/ts-loop.js';
 import { chartSvg } from './report/svg.js';
-import { accuracyTable, opTable, targetsTable } from './report/table.js';
+import { accuracyTable, opTable, overheadTable, summaryTable, targetsTable } from './report/table.js';
 import { checkTargets, PYTORCH_PUBLISHED_MS } from './report/targets.js';
 import { SCENARIOS } from './scenarios/index.js';
 
@@ -347,6 +347,17 @@ function markdownReport(res: RunResults, torchMeasured: boolean): string {
   if (res.callOverhead) out.push(`**Call-overhead floor:** empty Node-API call (\`native.noop\`, unwraps two typed arrays): ${formatNs(res.callOverhead.noop.medianNs)}`, '');
   for (const [k, v] of Object.entries(res.unavailable)) out.push(`**Not measured:** ${k}: ${v}`, '');
   out.push('## Targets (issue 3)', '', targetsTable(res), '');
+  out.push(
+    '## Summary: normkit kernel API (1 thread) vs the roofline and each peer',
+    '',
+    '"vs <peer>" = peer time / normkit time. WRONG: the peer failed the correctness gate there (its speedup is shown but does not count).',
+    '',
+    summaryTable(res.rows, NORMKIT_REFERENCE_ID),
+    '',
+  );
+  if (res.callOverhead && res.rows.some((r) => r.shape === TINY_SHAPE.label)) {
+    out.push(`## Call overhead on ${TINY_SHAPE.label}`, '', overheadTable(res.rows, TINY_SHAPE.label, res.callOverhead.noop.medianNs), '');
+  }
   for (const s of SCENARIOS) {
     if (!res.rows.some((r) => r.op === s.op)) continue;
     out.push(`## ${s.title}`, '', opTable(s, res.rows), '');

@@ -100,3 +100,49 @@ export function targetsTable(res: RunResults): string {
     ['l', 'l', 'l'],
   );
 }
+
+const SUMMARY_PEERS = ['pytorch', 'onnxruntime', 'tfjs-wasm', 'tfjs-cpu', 'ts-loop'];
+
+/**
+ * One line per op x shape: normkit's kernel API at 1 thread against the
+ * roofline, its 2-thread scaling, and how many times faster it is than each
+ * peer (`WRONG`/`error`/`n/a` where the peer has no valid number).
+ */
+export function summaryTable(rows: ResultRow[], referenceId: string): string {
+  const groups: ResultRow[] = rows.filter((r) => r.impl === referenceId);
+  const peerCell = (g: ResultRow, peer: string): string => {
+    const r = rows.find((o) => o.op === g.op && o.shape === g.shape && o.peer === peer);
+    if (r === undefined) return '';
+    if (r.status === 'wrong') return `${times(r.normkitSpeedup)} WRONG`;
+    if (r.status === 'error') return 'error';
+    if (r.status !== 'ok') return 'n/a';
+    return times(r.normkitSpeedup);
+  };
+  return markdownTable(
+    ['op', 'shape', 'layout', 'normkit 1t', 'GB/s', '% roof', '2t scaling', ...SUMMARY_PEERS.map((p) => `vs ${p}`)],
+    groups.map((g) => {
+      const two = rows.find((o) => o.op === g.op && o.shape === g.shape && o.impl === referenceId.replace(/-1t$/, '-2t'));
+      return [
+        g.op,
+        g.shape,
+        g.layoutTag,
+        g.ns !== undefined ? formatNs(g.ns) : g.status,
+        g.gbps !== undefined ? g.gbps.toFixed(g.gbps >= 10 ? 1 : 2) : '',
+        g.rooflineFraction !== undefined ? `${(g.rooflineFraction * 100).toFixed(0)}%` : '',
+        times(two?.threadScaling),
+        ...SUMMARY_PEERS.map((p) => peerCell(g, p)),
+      ];
+    }),
+    ['l', 'l', 'l', 'r', 'r', 'r', 'r', ...SUMMARY_PEERS.map(() => 'r' as const)],
+  );
+}
+
+/** The tiny shape's normkit rows as multiples of the empty Node-API call. */
+export function overheadTable(rows: ResultRow[], shape: string, noopNs: number): string {
+  const mine = rows.filter((r) => r.shape === shape && r.isNormkit && r.ns !== undefined);
+  return markdownTable(
+    ['op', 'implementation', 'median', 'x noop'],
+    [['—', 'native.noop (empty call, two typed arrays)', formatNs(noopNs), '1.0x'], ...mine.map((r) => [r.op, r.impl, formatNs(r.ns ?? NaN), times((r.ns ?? NaN) / noopNs)])],
+    ['l', 'l', 'r', 'r'],
+  );
+}
