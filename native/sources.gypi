@@ -5,6 +5,7 @@
     # Compiled once, for the baseline CPU, into the addon.
     'normkit_kernel_sources': [
       'native/kernels/dispatch.cc',
+      'native/kernels/optimizer_update.cc',
       'native/kernels/plan.cc',
       'native/kernels/reference.cc',
       'native/kernels/thread_pool.cc',

@@ -139,23 +139,6 @@ void BackwardT(const T* dy, const T* x, Layout l, const T* gamma, const T* mean,
 }
 
 template <class T>
-void SgdT(T* var, const T* grad, T* velocity, int64_t n, double lr,
-          double momentum, bool nesterov) {
-  for (int64_t i = 0; i < n; ++i) {
-    const double g = static_cast<double>(grad[i]);
-    double v = static_cast<double>(var[i]);
-    if (momentum == 0.0) {
-      v -= lr * g;
-    } else {
-      const double u = momentum * static_cast<double>(velocity[i]) - lr * g;
-      v += nesterov ? momentum * u - lr * g : u;
-      velocity[i] = static_cast<T>(u);
-    }
-    var[i] = static_cast<T>(v);
-  }
-}
-
-template <class T>
 void StreamCopyT(const T* src, T* dst, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
 }
@@ -200,14 +183,11 @@ void BatchNormBackward(const double* dy, const double* x, Layout l,
                        double* dgamma, double* dbeta) {
   BackwardT(dy, x, l, gamma, mean, inv_std, training, dx, dgamma, dbeta);
 }
+// Defined in optimizer_update.cc, with the other optimizer kernels.
 void SgdUpdate(float* var, const float* grad, float* velocity, int64_t n,
-               double learning_rate, double momentum, bool nesterov) {
-  SgdT(var, grad, velocity, n, learning_rate, momentum, nesterov);
-}
+               double learning_rate, double momentum, bool nesterov);
 void SgdUpdate(double* var, const double* grad, double* velocity, int64_t n,
-               double learning_rate, double momentum, bool nesterov) {
-  SgdT(var, grad, velocity, n, learning_rate, momentum, nesterov);
-}
+               double learning_rate, double momentum, bool nesterov);
 void StreamCopy(const float* src, float* dst, int64_t n) { StreamCopyT(src, dst, n); }
 void StreamCopy(const double* src, double* dst, int64_t n) { StreamCopyT(src, dst, n); }
 
