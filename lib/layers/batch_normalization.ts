@@ -1,17 +1,35 @@
+import { getConstraint, type Constraint, type ConstraintConfig, type ConstraintIdentifier } from '../constraints.js';
+import { allocate, type FloatArray } from '../dtype.js';
 import { describe, rangeError, typeError } from '../errors.js';
-import { getInitializer, type Initializer, type InitializerIdentifier, type InitializerConfig } from '../initializers.js';
+import { getInitializer, type Initializer, type InitializerConfig, type InitializerIdentifier } from '../initializers.js';
 import { axesAreAdjacent, channelLayout, resolveAxes } from '../layout.js';
-import { batchNormInferOp, batchNormTrainOp } from '../ops/batch_norm.js';
-import { Tensor } from '../tensor.js';
+import { native } from '../native.js';
+import { batchNormInferOp, batchNormTrainOp, ghostBatchNormTrainOp } from '../ops/batch_norm.js';
+import { add, mul, sqrt, square, sub, div } from '../ops/elementwise.js';
+import { sum } from '../ops/reduction.js';
+import { reshape, transpose } from '../ops/shape.js';
+import { getRegularizer, type Regularizer, type RegularizerConfig, type RegularizerIdentifier } from '../regularizers.js';
+import { Tensor, toTensor, type TensorLike } from '../tensor.js';
 import type { Variable } from '../variable.js';
 import { Layer, type ApplyOptions, type LayerConfig, type LayerOptions } from './layer.js';
+import { registerLayer } from './registry.js';
 
 /** How the batch variance enters `moving_variance`. */
 export type MovingVarianceCorrection = 'unbiased' | 'biased';
 
+/** Limits of batch renormalization's corrections (absent keys: unbounded). */
+export interface RenormClipping {
+  /** Upper bound of r (>= 1). */
+  rmax?: number;
+  /** Lower bound of r (in (0, 1], <= rmax). */
+  rmin?: number;
+  /** Bound of |d| (>= 0). */
+  dmax?: number;
+}
+
 /** Arguments of {@link BatchNormalization}; defaults are Keras'. */
 export interface BatchNormalizationOptions extends LayerOptions {
-  /** Channel axis (or adjacent axes) kept; every other axis is normalized over. Default -1. */
+  /** Channel axis or axes kept; every other axis is normalized over. Default -1. */
   axis?: number | number[];
   /** Moving-average momentum in [0, 1]: `moving = moving * momentum + batch * (1 - momentum)`. Default 0.99. */
   momentum?: number;
@@ -25,6 +43,17 @@ export interface BatchNormalizationOptions extends LayerOptions {
   gammaInitializer?: InitializerIdentifier;
   movingMeanInitializer?: InitializerIdentifier;
   movingVarianceInitializer?: InitializerIdentifier;
+  betaRegularizer?: RegularizerIdentifier | null;
+  gammaRegularizer?: RegularizerIdentifier | null;
+  betaConstraint?: ConstraintIdentifier | null;
+  gammaConstraint?: ConstraintIdentifier | null;
+  /** Batch renormalization (Ioffe 2017). Default false. */
+  renorm?: boolean;
+  renormClipping?: RenormClipping | null;
+  /** Momentum of the renorm statistics, in [0, 1]. Default 0.99. */
+  renormMomentum?: number;
+  /** Ghost batch normalization: statistics over sub-batches of this size along axis 0. */
+  virtualBatchSize?: number | null;
   /**
    * 'unbiased' (default): the batch variance is multiplied by n/(n-1) before it
    * enters `moving_variance`, as TF2's fused kernel and PyTorch do.
@@ -33,7 +62,17 @@ export interface BatchNormalizationOptions extends LayerOptions {
   movingVarianceCorrection?: MovingVarianceCorrection;
 }
 
-/** What {@link BatchNormalization.getConfig} returns. */
+/** Options of {@link BatchNormalization.apply}. */
+export interface BatchNormalizationApplyOptions extends ApplyOptions {
+  /**
+   * Training only: 1 where a position counts for the batch statistics, 0
+   * where it does not (Keras 3). Shape: the input's shape without the channel
+   * axes. Every position is still normalized.
+   */
+  mask?: TensorLike;
+}
+
+/** What {@link BatchNormalization.getConfig} returns: every argument, serializable as JSON. */
 export interface BatchNormalizationConfig extends LayerConfig {
   axis: number | number[];
   momentum: number;
@@ -44,6 +83,14 @@ export interface BatchNormalizationConfig extends LayerConfig {
   gammaInitializer: InitializerConfig;
   movingMeanInitializer: InitializerConfig;
   movingVarianceInitializer: InitializerConfig;
+  betaRegularizer: RegularizerConfig | null;
+  gammaRegularizer: RegularizerConfig | null;
+  betaConstraint: ConstraintConfig | null;
+  gammaConstraint: ConstraintConfig | null;
+  renorm: boolean;
+  renormClipping: RenormClipping | null;
+  renormMomentum: number;
+  virtualBatchSize: number | null;
   movingVarianceCorrection: MovingVarianceCorrection;
 }
 
@@ -74,19 +121,31 @@ export class BatchNormalization extends Layer {
   readonly gammaInitializer: Initializer;
   readonly movingMeanInitializer: Initializer;
   readonly movingVarianceInitializer: Initializer;
+  readonly betaRegularizer: Regularizer | null;
+  readonly gammaRegularizer: Regularizer | null;
+  readonly betaConstraint: Constraint | null;
+  readonly gammaConstraint: Constraint | null;
+  readonly renorm: boolean;
+  readonly renormClipping: Readonly<RenormClipping> | null;
+  readonly renormMomentum: number;
+  readonly virtualBatchSize: number | null;
 
   gamma: Variable | null = null;
   beta: Variable | null = null;
   movingMean: Variable | null = null;
   movingVariance: Variable | null = null;
+  renormMean: Variable | null = null;
+  renormStddev: Variable | null = null;
 
-  /** Resolved (non-negative, sorted) channel axes and the input rank, fixed by build. */
+  /** Resolved (non-negative, sorted) channel axes, fixed by build. */
   private axes: number[] = [];
-  private inputShape: readonly number[] = [];
+  /** For non-adjacent channel axes: the permutation moving them last, and its inverse. */
+  private perm: number[] | null = null;
+  private invPerm: number[] | null = null;
 
   /**
    * @throws {TypeError}  for options of the wrong type
-   * @throws {RangeError} for momentum outside [0, 1], epsilon <= 0 or not finite, unknown names
+   * @throws {RangeError} for momentum outside [0, 1], epsilon <= 0 or not finite, unknown names, bad clipping
    */
   constructor(options: BatchNormalizationOptions = {}) {
     const api = 'BatchNormalization';
@@ -101,30 +160,51 @@ export class BatchNormalization extends Layer {
       gammaInitializer = 'ones',
       movingMeanInitializer = 'zeros',
       movingVarianceInitializer = 'ones',
+      betaRegularizer = null,
+      gammaRegularizer = null,
+      betaConstraint = null,
+      gammaConstraint = null,
+      renorm = false,
+      renormClipping = null,
+      renormMomentum = 0.99,
+      virtualBatchSize = null,
       movingVarianceCorrection = 'unbiased',
     } = options;
     const axisOk = Number.isInteger(axis) || (Array.isArray(axis) && axis.length > 0 && axis.every((a) => Number.isInteger(a)));
     if (!axisOk) throw typeError(api, 'axis as an integer or a non-empty array of integers', axis);
     if (Array.isArray(axis) && new Set(axis).size !== axis.length) throw rangeError(api, 'distinct axes', axis);
-    if (typeof momentum !== 'number') throw typeError(api, 'momentum as a number', momentum);
-    if (!(momentum >= 0 && momentum <= 1)) throw rangeError(api, 'momentum in [0, 1]', momentum);
+    this.momentum = checkUnit(momentum, api, 'momentum');
     if (typeof epsilon !== 'number') throw typeError(api, 'epsilon as a number', epsilon);
     if (!(epsilon > 0 && Number.isFinite(epsilon))) throw rangeError(api, 'epsilon finite and > 0', epsilon);
-    if (typeof center !== 'boolean') throw typeError(api, 'center as a boolean', center);
-    if (typeof scale !== 'boolean') throw typeError(api, 'scale as a boolean', scale);
+    for (const [k, v] of [['center', center], ['scale', scale], ['renorm', renorm]] as const) {
+      if (typeof v !== 'boolean') throw typeError(api, `${k} as a boolean`, v);
+    }
     if (movingVarianceCorrection !== 'unbiased' && movingVarianceCorrection !== 'biased') {
       throw rangeError(api, `movingVarianceCorrection 'unbiased' or 'biased'`, movingVarianceCorrection);
     }
+    if (virtualBatchSize !== null && !(Number.isSafeInteger(virtualBatchSize) && virtualBatchSize >= 1)) {
+      throw rangeError(api, 'virtualBatchSize as a positive integer or null', virtualBatchSize);
+    }
+    if (renorm && virtualBatchSize !== null) {
+      throw rangeError(api, 'renorm or virtualBatchSize, not both', 'both', true);
+    }
     this.axis = Array.isArray(axis) ? axis.slice() : axis;
-    this.momentum = momentum;
     this.epsilon = epsilon;
     this.center = center;
     this.scale = scale;
+    this.renorm = renorm;
+    this.renormClipping = renormClipping === null ? null : Object.freeze(checkClipping(renormClipping, api));
+    this.renormMomentum = checkUnit(renormMomentum, api, 'renormMomentum');
+    this.virtualBatchSize = virtualBatchSize;
     this.movingVarianceCorrection = movingVarianceCorrection;
     this.betaInitializer = getInitializer(betaInitializer, api, 'betaInitializer');
     this.gammaInitializer = getInitializer(gammaInitializer, api, 'gammaInitializer');
     this.movingMeanInitializer = getInitializer(movingMeanInitializer, api, 'movingMeanInitializer');
     this.movingVarianceInitializer = getInitializer(movingVarianceInitializer, api, 'movingVarianceInitializer');
+    this.betaRegularizer = getRegularizer(betaRegularizer, api, 'betaRegularizer');
+    this.gammaRegularizer = getRegularizer(gammaRegularizer, api, 'gammaRegularizer');
+    this.betaConstraint = getConstraint(betaConstraint, api, 'betaConstraint');
+    this.gammaConstraint = getConstraint(gammaConstraint, api, 'gammaConstraint');
   }
 
   /** Recreates a layer from {@link getConfig}'s output. */
@@ -133,73 +213,236 @@ export class BatchNormalization extends Layer {
     return new BatchNormalization(config as BatchNormalizationOptions);
   }
 
-  protected checkInput(x: Tensor): void {
-    const api = `${this.constructor.name}.apply`;
-    if (x.rank < 2) throw rangeError(api, 'input of rank >= 2', `shape [${x.shape.join(',')}]`, true, 'ERR_NORMKIT_SHAPE_MISMATCH');
-    if (x.size === 0) throw rangeError(api, 'input without zero-size dimensions', `shape [${x.shape.join(',')}]`, true, 'ERR_NORMKIT_SHAPE_MISMATCH');
+  /**
+   * Runs the layer (see the class description).
+   * @param x input of rank >= 2
+   * @param options `{ training, mask }`
+   * @throws {TypeError} for a non-tensor input or bad options
+   * @throws {RangeError} for an input of another rank or channel count than the layer was built for,
+   *   zero-size dimensions, one value per channel in training, or a bad mask
+   */
+  override apply(x: TensorLike, options: BatchNormalizationApplyOptions = {}): Tensor {
+    return super.apply(x, options);
+  }
+
+  protected checkInput(x: Tensor, api: string): void {
+    const shapeText = `shape [${x.shape.join(',')}]`;
+    if (x.rank < 2) throw rangeError(api, 'input of rank >= 2', shapeText, true, 'ERR_NORMKIT_SHAPE_MISMATCH');
+    if (x.size === 0) throw rangeError(api, 'input without zero-size dimensions', shapeText, true, 'ERR_NORMKIT_SHAPE_MISMATCH');
     if (!this.built) {
       const axes = resolveAxes(this.axis, x.rank, api, 'axis');
-      if (!axesAreAdjacent(axes)) {
-        throw rangeError(api, 'adjacent channel axes', `axis [${axes.join(',')}]`, true);
+      if (this.virtualBatchSize !== null && axes.includes(0)) {
+        throw rangeError(api, 'axis 0 (the batch) not among the channel axes with virtualBatchSize', `axis ${describe(this.axis)}`, true);
       }
       return;
     }
-    const expected = this.inputShape;
+    const expected = this.buildShape;
     const bad = x.rank !== expected.length || this.axes.some((a) => x.shape[a] !== expected[a]);
     if (bad) {
       const want = this.axes.map((a) => expected[a]).join('x');
-      throw rangeError(
-        api,
-        `input of rank ${expected.length} with ${want} channels on axis ${describe(this.axis)}`,
-        `shape [${x.shape.join(',')}]`,
-        true,
-        'ERR_NORMKIT_SHAPE_MISMATCH',
-      );
+      throw rangeError(api, `input of rank ${expected.length} with ${want} channels on axis ${describe(this.axis)}`, shapeText, true, 'ERR_NORMKIT_SHAPE_MISMATCH');
     }
   }
 
   protected build(inputShape: readonly number[]): void {
     this.axes = resolveAxes(this.axis, inputShape.length, `${this.constructor.name}.apply`, 'axis');
-    this.inputShape = inputShape.slice();
+    if (!axesAreAdjacent(this.axes)) {
+      const others = inputShape.map((_, d) => d).filter((d) => !this.axes.includes(d));
+      this.perm = [...others, ...this.axes];
+      this.invPerm = this.perm.map((_, d) => this.perm!.indexOf(d));
+    }
     const paramShape = this.axes.map((a) => inputShape[a]);
-    if (this.scale) this.gamma = this.addWeight('gamma', paramShape, this.gammaInitializer, true);
-    if (this.center) this.beta = this.addWeight('beta', paramShape, this.betaInitializer, true);
+    if (this.scale) {
+      this.gamma = this.addWeight('gamma', paramShape, this.gammaInitializer, true, { regularizer: this.gammaRegularizer, constraint: this.gammaConstraint });
+    }
+    if (this.center) {
+      this.beta = this.addWeight('beta', paramShape, this.betaInitializer, true, { regularizer: this.betaRegularizer, constraint: this.betaConstraint });
+    }
     this.movingMean = this.addWeight('moving_mean', paramShape, this.movingMeanInitializer, false);
     this.movingVariance = this.addWeight('moving_variance', paramShape, this.movingVarianceInitializer, false);
+    if (this.renorm) {
+      this.renormMean = this.addWeight('renorm_mean', paramShape, getInitializer('zeros', '', ''), false);
+      this.renormStddev = this.addWeight('renorm_stddev', paramShape, getInitializer('ones', '', ''), false);
+    }
   }
 
-  protected call(x: Tensor, options: ApplyOptions): Tensor {
-    const layout = channelLayout(x.shape, this.axes);
+  protected call(x: Tensor, options: BatchNormalizationApplyOptions): Tensor {
+    const api = `${this.constructor.name}.apply`;
+    const training = (options.training ?? false) && this.trainable;
+    const mask = options.mask === undefined || options.mask === null ? null : this.checkMask(options.mask, x, api);
+    if (training && mask) return this.maskedTrain(x, mask, api);
+    if (this.perm) return transpose(this.callAdjacent(transpose(x, this.perm), training, api), this.invPerm!);
+    return this.callAdjacent(x, training, api);
+  }
+
+  /** The layer on an input whose channel axes are adjacent (or were made so). */
+  private callAdjacent(x: Tensor, training: boolean, api: string): Tensor {
+    const layout = channelLayout(x.shape, this.perm ? range(x.rank - this.axes.length, x.rank) : this.axes);
     const gamma = this.gamma ? this.gamma.read() : null;
     const beta = this.beta ? this.beta.read() : null;
-    const movingMean = this.movingMean!._storage();
-    const movingVariance = this.movingVariance!._storage();
-    if (!(options.training && this.trainable)) {
-      return batchNormInferOp(x, layout, gamma, beta, movingMean.data, movingVariance.data, this.epsilon);
+    if (!training) {
+      return batchNormInferOp(x, layout, gamma, beta, this.movingMean!._storage().data, this.movingVariance!._storage().data, this.epsilon);
     }
+    if (this.virtualBatchSize !== null) return this.ghostTrain(x, layout, gamma, beta, api);
     const n = layout.outer * layout.inner;
-    if (n < 2) {
-      throw rangeError(
-        `${this.constructor.name}.apply`,
-        'more than one value per channel in training mode',
-        `shape [${x.shape.join(',')}] (${n} value per channel)`,
-        true,
-        'ERR_NORMKIT_SHAPE_MISMATCH',
-      );
-    }
+    this.checkCount(n, x, api);
+    if (this.renorm) return this.renormTrain(x, layout, gamma, beta, n);
     const { y, mean, variance } = batchNormTrainOp(x, layout, gamma, beta, this.epsilon);
-    // Keras' moving update, written as moving -= (moving - batch) * (1 - momentum).
+    this.updateMovingStats(mean, variance, n);
+    return y;
+  }
+
+  private checkCount(n: number, x: Tensor, api: string, what = 'value'): void {
+    if (n < 2) {
+      throw rangeError(api, 'more than one value per channel in training mode', `shape [${x.shape.join(',')}] (${n} ${what} per channel)`, true, 'ERR_NORMKIT_SHAPE_MISMATCH');
+    }
+  }
+
+  /** Keras' moving update, written as moving -= (moving - batch) * (1 - momentum). */
+  private updateMovingStats(mean: ArrayLike<number>, variance: ArrayLike<number>, n: number): void {
     const decay = 1 - this.momentum;
     const correction = this.movingVarianceCorrection === 'unbiased' ? n / (n - 1) : 1;
-    const mm = movingMean.data;
-    const mv = movingVariance.data;
-    for (let c = 0; c < mm.length; c++) {
-      mm[c] -= (mm[c] - mean[c]) * decay;
-      mv[c] -= (mv[c] - variance[c] * correction) * decay;
+    const mm = this.movingMean!._storage();
+    const mv = this.movingVariance!._storage();
+    for (let c = 0; c < mm.size; c++) {
+      mm.data[c] -= (mm.data[c] - mean[c]) * decay;
+      mv.data[c] -= (mv.data[c] - variance[c] * correction) * decay;
     }
-    movingMean.version++;
-    movingVariance.version++;
+    mm.version++;
+    mv.version++;
+  }
+
+  /**
+   * Batch renormalization: with the batch's sigma = sqrt(var + eps) and the
+   * renorm statistics (mu_r, sigma_r), r = clip(sigma / sigma_r) and
+   * d = clip((mean - mu_r) / sigma_r) are constants for the gradient (stop
+   * gradient), and y = gamma * (xhat * r + d) + beta
+   *                  = xhat * (gamma * r) + (gamma * d + beta).
+   * So the native op runs with gamma' = gamma * r and beta' = gamma * d + beta,
+   * built with differentiable ops from the variables: the tape's chain rule
+   * gives dgamma = r * sum(dy * xhat) + d * sum(dy). The renorm statistics
+   * move with renormMomentum; the moving statistics as without renorm.
+   */
+  private renormTrain(x: Tensor, layout: ReturnType<typeof channelLayout>, gamma: Tensor | null, beta: Tensor | null, n: number): Tensor {
+    const C = layout.channels;
+    const mean = allocate(x.dtype, C);
+    const variance = allocate(x.dtype, C);
+    native.channelStats(x.data, layout.outer, C, layout.inner, mean, variance);
+    const rm = this.renormMean!._storage();
+    const rs = this.renormStddev!._storage();
+    const clip = this.renormClipping ?? {};
+    const r = allocate(x.dtype, C);
+    const d = allocate(x.dtype, C);
+    const stddev = new Float64Array(C);
+    for (let c = 0; c < C; c++) {
+      stddev[c] = Math.sqrt(variance[c] + this.epsilon);
+      const sr = Math.max(rs.data[c], Math.sqrt(this.epsilon));
+      r[c] = clamp(stddev[c] / sr, clip.rmin ?? -Infinity, clip.rmax ?? Infinity);
+      d[c] = clamp((mean[c] - rm.data[c]) / sr, -(clip.dmax ?? Infinity), clip.dmax ?? Infinity);
+    }
+    const shape = gamma?.shape ?? this.movingMean!.shape;
+    const rT = new Tensor(r, shape);
+    const dT = new Tensor(d, shape);
+    const gammaEff = gamma ? mul(gamma, rT) : rT;
+    const betaEff = gamma ? (beta ? add(mul(gamma, dT), beta) : mul(gamma, dT)) : beta ? add(dT, beta) : dT;
+    const { y, mean: bm, variance: bv } = batchNormTrainOp(x, layout, gammaEff, betaEff, this.epsilon);
+    this.updateMovingStats(bm, bv, n);
+    const decay = 1 - this.renormMomentum;
+    for (let c = 0; c < C; c++) {
+      rm.data[c] -= (rm.data[c] - bm[c]) * decay;
+      rs.data[c] -= (rs.data[c] - stddev[c]) * decay;
+    }
+    rm.version++;
+    rs.version++;
     return y;
+  }
+
+  /** Ghost batch normalization; the moving statistics take the mean of the ghost batches' statistics (Keras). */
+  private ghostTrain(x: Tensor, layout: ReturnType<typeof channelLayout>, gamma: Tensor | null, beta: Tensor | null, api: string): Tensor {
+    const vbs = this.virtualBatchSize!;
+    const batch = x.shape[0];
+    if (batch % vbs !== 0) {
+      throw rangeError(api, `a batch size divisible by virtualBatchSize ${vbs}`, `shape [${x.shape.join(',')}]`, true, 'ERR_NORMKIT_SHAPE_MISMATCH');
+    }
+    const groups = batch / vbs;
+    const slab = { outer: layout.outer / groups, channels: layout.channels, inner: layout.inner };
+    const n = slab.outer * slab.inner;
+    this.checkCount(n, x, api, 'value per virtual batch and');
+    const { y, mean, variance } = ghostBatchNormTrainOp(x, slab, groups, gamma, beta, this.epsilon);
+    const C = layout.channels;
+    const avgMean = new Float64Array(C);
+    const avgVar = new Float64Array(C);
+    for (let g = 0; g < groups; g++) {
+      for (let c = 0; c < C; c++) {
+        avgMean[c] += mean[g * C + c] / groups;
+        avgVar[c] += variance[g * C + c] / groups;
+      }
+    }
+    this.updateMovingStats(avgMean, avgVar, n);
+    return y;
+  }
+
+  private checkMask(mask: TensorLike, x: Tensor, api: string): Tensor {
+    const m = toTensor(mask, api, 'options.mask', x.dtype);
+    const expected = x.shape.filter((_, d) => !this.axes.includes(d));
+    if (m.rank !== expected.length || m.shape.some((d, i) => d !== expected[i])) {
+      throw rangeError(api, `options.mask of shape [${expected.join(',')}] (the input's shape without the channel axes)`, `shape [${m.shape.join(',')}]`, true, 'ERR_NORMKIT_SHAPE_MISMATCH');
+    }
+    for (let i = 0; i < m.size; i++) {
+      if (m.data[i] !== 0 && m.data[i] !== 1) throw rangeError(api, 'options.mask of 0 and 1 values', `${m.data[i]} at index ${i}`, true);
+    }
+    return m;
+  }
+
+  /**
+   * Statistics over the unmasked positions only (Keras 3), every position
+   * normalized. Built from differentiable ops, so gradients flow through the
+   * masked mean and variance:
+   *   mean = sum(w x) / n,  var = sum(w (x - mean)^2) / n,  n = sum(w).
+   */
+  private maskedTrain(x: Tensor, mask: Tensor, api: string): Tensor {
+    let n = 0;
+    for (let i = 0; i < mask.size; i++) n += mask.data[i];
+    this.checkCount(n, x, api, 'unmasked value');
+    const reduceAxes = x.shape.map((_, d) => d).filter((d) => !this.axes.includes(d));
+    const w = reshape(mask, x.shape.map((d, i) => (this.axes.includes(i) ? 1 : d)));
+    const paramShape = x.shape.map((d, i) => (this.axes.includes(i) ? d : 1));
+    const mean = div(sum(mul(x, w), reduceAxes, true), n);
+    const centered = sub(x, mean);
+    const variance = div(sum(mul(square(centered), w), reduceAxes, true), n);
+    let y = div(centered, sqrt(add(variance, this.epsilon)));
+    if (this.gamma) y = mul(y, reshape(this.gamma, paramShape));
+    if (this.beta) y = add(y, reshape(this.beta, paramShape));
+    this.updateMovingStats(mean.data, variance.data, n);
+    return y;
+  }
+
+  /** Native async kernels for the plain paths; renorm, ghost batches and masks run synchronously. */
+  protected override async callAsync(x: Tensor, options: BatchNormalizationApplyOptions): Promise<Tensor> {
+    const api = `${this.constructor.name}.applyAsync`;
+    const training = (options.training ?? false) && this.trainable;
+    if (this.perm || options.mask !== undefined || (training && (this.renorm || this.virtualBatchSize !== null))) {
+      return this.call(x, options);
+    }
+    const { outer, channels, inner } = channelLayout(x.shape, this.axes);
+    // Copies: an optimizer step or another call may change the variables while the kernel runs.
+    const gamma = this.gamma ? this.gamma.read().data.slice() : null;
+    const beta = this.beta ? this.beta.read().data.slice() : null;
+    const y = allocate(x.dtype, x.size);
+    if (!training) {
+      const mm = this.movingMean!._storage().data.slice();
+      const mv = this.movingVariance!._storage().data.slice();
+      await native.batchNormInferAsync(x.data, outer, channels, inner, gamma, beta, mm, mv, this.epsilon, y);
+      return new Tensor(y, x.shape);
+    }
+    const n = outer * inner;
+    this.checkCount(n, x, api);
+    const mean: FloatArray = allocate(x.dtype, channels);
+    const variance: FloatArray = allocate(x.dtype, channels);
+    const invStd: FloatArray = allocate(x.dtype, channels);
+    await native.batchNormTrainAsync(x.data, outer, channels, inner, gamma, beta, this.epsilon, y, mean, variance, invStd);
+    this.updateMovingStats(mean, variance, n);
+    return new Tensor(y, x.shape);
   }
 
   override getConfig(): BatchNormalizationConfig {
@@ -214,7 +457,46 @@ export class BatchNormalization extends Layer {
       gammaInitializer: this.gammaInitializer.serialize(),
       movingMeanInitializer: this.movingMeanInitializer.serialize(),
       movingVarianceInitializer: this.movingVarianceInitializer.serialize(),
+      betaRegularizer: this.betaRegularizer?.serialize() ?? null,
+      gammaRegularizer: this.gammaRegularizer?.serialize() ?? null,
+      betaConstraint: this.betaConstraint?.serialize() ?? null,
+      gammaConstraint: this.gammaConstraint?.serialize() ?? null,
+      renorm: this.renorm,
+      renormClipping: this.renormClipping ? { ...this.renormClipping } : null,
+      renormMomentum: this.renormMomentum,
+      virtualBatchSize: this.virtualBatchSize,
       movingVarianceCorrection: this.movingVarianceCorrection,
     };
   }
+}
+
+registerLayer('BatchNormalization', BatchNormalization.fromConfig);
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from }, (_, i) => from + i);
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return Math.min(Math.max(v, lo), hi);
+}
+
+function checkUnit(v: unknown, api: string, param: string): number {
+  if (typeof v !== 'number') throw typeError(api, `${param} as a number`, v);
+  if (!(v >= 0 && v <= 1)) throw rangeError(api, `${param} in [0, 1]`, v);
+  return v;
+}
+
+function checkClipping(c: unknown, api: string): RenormClipping {
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) throw typeError(api, 'renormClipping as { rmax, rmin, dmax } or null', c);
+  const out: RenormClipping = {};
+  for (const [k, v] of Object.entries(c)) {
+    if (k !== 'rmax' && k !== 'rmin' && k !== 'dmax') throw rangeError(api, 'renormClipping keys rmax, rmin, dmax', `key "${k}"`, true);
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'number' || Number.isNaN(v)) throw typeError(api, `renormClipping.${k} as a number`, v);
+    out[k] = v;
+  }
+  if (out.rmax !== undefined && out.rmax < 1) throw rangeError(api, 'renormClipping.rmax >= 1', out.rmax);
+  if (out.rmin !== undefined && !(out.rmin > 0 && out.rmin <= 1)) throw rangeError(api, 'renormClipping.rmin in (0, 1]', out.rmin);
+  if (out.dmax !== undefined && out.dmax < 0) throw rangeError(api, 'renormClipping.dmax >= 0', out.dmax);
+  return out;
 }

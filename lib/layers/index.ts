@@ -4,4 +4,7 @@ export {
   type BatchNormalizationOptions,
   type BatchNormalizationConfig,
   type MovingVarianceCorrection,
+  type RenormClipping,
+  type BatchNormalizationApplyOptions,
 } from './batch_normalization.js';
+export { registerLayer, deserializeLayer, loadLayer } from './registry.js';

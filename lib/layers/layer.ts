@@ -1,7 +1,11 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { Constraint } from '../constraints.js';
 import { isDType, type DType } from '../dtype.js';
 import { describe, rangeError, typeError } from '../errors.js';
 import type { Initializer } from '../initializers.js';
 import { cast } from '../ops/cast.js';
+import type { Regularizer } from '../regularizers.js';
+import { decodeSafetensors, encodeSafetensors } from '../safetensors.js';
 import { Tensor, toTensor, type TensorLike } from '../tensor.js';
 import { Variable } from '../variable.js';
 
@@ -56,8 +60,11 @@ export abstract class Layer {
   readonly dtype: DType;
   private trainableFlag: boolean;
   private weights: Variable[] = [];
+  private regularized: [Variable, Regularizer][] = [];
   /** True once {@link build} ran. */
   built = false;
+  /** The input shape the layer was built for (empty before the first call). */
+  protected buildShape: readonly number[] = [];
 
   constructor(options: LayerOptions = {}, api = 'Layer') {
     if (typeof options !== 'object' || options === null) throw typeError(api, 'an options object', options);
@@ -102,8 +109,8 @@ export abstract class Layer {
   /** The layer's computation on an input of the layer's dtype. */
   protected abstract call(x: Tensor, options: ApplyOptions): Tensor;
 
-  /** Checks an input against what the layer was built for; throws with a clear message. */
-  protected abstract checkInput(x: Tensor): void;
+  /** Checks an input against what the layer was built for (or can be built for); throws with a clear message. */
+  protected abstract checkInput(x: Tensor, api: string): void;
 
   /**
    * Runs the layer on `x` (building it on the first call).
@@ -113,31 +120,130 @@ export abstract class Layer {
    * @throws {RangeError} for an input incompatible with the layer
    */
   apply(x: TensorLike, options: ApplyOptions = {}): Tensor {
-    const api = `${this.constructor.name}.apply`;
+    const [input, opts] = this.prepare(x, options, `${this.constructor.name}.apply`);
+    return this.call(input, opts);
+  }
+
+  /**
+   * {@link apply} with the heavy work on the libuv thread pool, so the event
+   * loop stays free. Not recorded by gradient tapes (a tape records
+   * synchronously); validation and the first build happen before it returns.
+   * The layer's weights used are copied at call time, so an optimizer step
+   * during the await does not change this result.
+   * @throws same as {@link apply}, as a rejected Promise
+   */
+  async applyAsync(x: TensorLike, options: ApplyOptions = {}): Promise<Tensor> {
+    const [input, opts] = this.prepare(x, options, `${this.constructor.name}.applyAsync`);
+    return this.callAsync(input, opts);
+  }
+
+  /** Checks options and input, builds on the first call, casts to the layer dtype. */
+  private prepare(x: TensorLike, options: ApplyOptions, api: string): [Tensor, ApplyOptions] {
     if (typeof options !== 'object' || options === null) throw typeError(api, 'options as { training?: boolean }', options);
     const training = options.training ?? false;
     if (typeof training !== 'boolean') throw typeError(api, 'options.training as a boolean', training);
     let input = toTensor(x, api, 'x', this.dtype);
-    if (!this.built) {
-      this.checkInput(input);
-      this.build(input.shape);
-      this.built = true;
-    } else {
-      this.checkInput(input);
-    }
+    this.checkInput(input, api);
+    if (!this.built) this.buildFor(input.shape);
     if (input.dtype !== this.dtype) input = cast(input, this.dtype);
-    return this.call(input, { training });
+    return [input, { ...options, training }];
+  }
+
+  private buildFor(shape: readonly number[]): void {
+    this.build(shape);
+    this.buildShape = shape.slice();
+    this.built = true;
+  }
+
+  /** The async computation; layers without native async kernels run {@link call}. */
+  protected callAsync(x: Tensor, options: ApplyOptions): Promise<Tensor> {
+    return Promise.resolve(this.call(x, options));
   }
 
   /** Creates a weight named `<layer>/<name>:0`. For use in {@link build}. */
-  protected addWeight(name: string, shape: readonly number[], initializer: Initializer, trainable: boolean): Variable {
+  protected addWeight(
+    name: string,
+    shape: readonly number[],
+    initializer: Initializer,
+    trainable: boolean,
+    extras: { regularizer?: Regularizer | null; constraint?: Constraint | null } = {},
+  ): Variable {
     const v = new Variable(initializer.call(shape, this.dtype), {
       name: `${this.name}/${name}:0`,
       trainable,
       dtype: this.dtype,
+      constraint: extras.constraint ?? null,
     });
     this.weights.push(v);
+    if (extras.regularizer) this.regularized.push([v, extras.regularizer]);
     return v;
+  }
+
+  /**
+   * Regularization penalties of the weights (one scalar tensor each), computed
+   * when read, so reading them inside `tape.record` makes them differentiable:
+   * `loss = layer.losses.reduce((a, b) => nk.add(a, b), loss)`.
+   */
+  get losses(): Tensor[] {
+    return this.regularized.map(([v, r]) => r.apply(v.read()));
+  }
+
+  /**
+   * Writes the weights and the layer's class and config to `path` as
+   * safetensors (tensor names are the weight names without the layer prefix,
+   * e.g. `gamma:0`; metadata `normkit.class`, `normkit.config`,
+   * `normkit.input_shape`). {@link loadWeights} and `layers.loadLayer` read it.
+   * @throws {RangeError} when the layer is not built yet
+   */
+  saveWeights(path: string): void {
+    writeFileSync(checkPath(path, `${this.constructor.name}.saveWeights`), this.serializeWeights());
+  }
+
+  /** The bytes {@link saveWeights} writes. */
+  serializeWeights(): Uint8Array {
+    const api = `${this.constructor.name}.saveWeights`;
+    if (!this.built) throw rangeError(api, 'a built layer (call it once first)', 'a layer without weights', true, 'ERR_NORMKIT_INVALID_STATE');
+    const prefix = `${this.name}/`;
+    return encodeSafetensors(
+      this.weights.map((v) => [v.name.slice(prefix.length), v.snapshot()] as [string, Tensor]),
+      {
+        'normkit.class': this.constructor.name,
+        'normkit.config': JSON.stringify(this.getConfig()),
+        'normkit.input_shape': JSON.stringify(this.buildShape),
+      },
+    );
+  }
+
+  /**
+   * Loads weights written by {@link saveWeights}. An unbuilt layer is built
+   * for the saved input shape first. Every name, shape and dtype is checked
+   * before anything is written: on error the layer is unchanged.
+   * @throws {RangeError} when the file does not hold exactly this layer's weights
+   */
+  loadWeights(path: string): void {
+    const api = `${this.constructor.name}.loadWeights`;
+    this.deserializeWeights(readFileSync(checkPath(path, api)), path, api);
+  }
+
+  /** {@link loadWeights} from bytes in memory. */
+  deserializeWeights(bytes: Uint8Array, source = 'bytes', api = `${this.constructor.name}.loadWeights`): void {
+    const { tensors, metadata } = decodeSafetensors(bytes, source);
+    if (!this.built) {
+      const shape = JSON.parse(metadata['normkit.input_shape'] ?? 'null') as number[] | null;
+      if (!Array.isArray(shape)) throw rangeError(api, `normkit.input_shape metadata in ${source} to build the layer`, 'none', true);
+      this.checkInput(new Tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape), api);
+      this.buildFor(shape);
+    }
+    const prefix = `${this.name}/`;
+    const names = this.weights.map((v) => v.name.slice(prefix.length));
+    const extra = [...tensors.keys()].filter((k) => !names.includes(k));
+    if (extra.length > 0 || tensors.size !== names.length) {
+      throw rangeError(api, `weights [${names.join(', ')}] in ${source}`, `[${[...tensors.keys()].join(', ')}]`, true, 'ERR_NORMKIT_SHAPE_MISMATCH');
+    }
+    this.setWeights(names.map((n) => {
+      const t = tensors.get(n)!;
+      return t.dtype === this.dtype ? t : cast(t, this.dtype);
+    }));
   }
 
   /** Copies of the weights' values, in creation order. */
@@ -171,4 +277,9 @@ export abstract class Layer {
   getConfig(): LayerConfig {
     return { name: this.name, trainable: this.trainableFlag, dtype: this.dtype };
   }
+}
+
+function checkPath(path: unknown, api: string): string {
+  if (typeof path !== 'string' || path.length === 0) throw typeError(api, 'path as a non-empty string', path);
+  return path;
 }

@@ -84,11 +84,7 @@ function recordBackward(
   recordOp(name, inputs, [y], ([dy]) => {
     const { outer, channels, inner } = layout;
     // A gradient arriving in another dtype (mixed-precision graphs) is converted to x's.
-    let dyData = dy!.data;
-    if (dy!.dtype !== x.dtype) {
-      dyData = allocate(x.dtype, x.size);
-      dyData.set(dy!.data);
-    }
+    const dyData = asDtype(dy!, x);
     const dx = allocate(x.dtype, x.size);
     const dgamma = gamma ? allocate(x.dtype, channels) : null;
     const dbeta = beta ? allocate(x.dtype, channels) : null;
@@ -98,4 +94,71 @@ function recordBackward(
     if (beta) grads.push(new Tensor(dbeta!, beta.shape));
     return grads;
   });
+}
+
+/** Result of {@link ghostBatchNormTrainOp}: per-ghost-batch statistics, ghost-major ([groups, channels]). */
+export interface GhostBatchNormTrainResult {
+  y: Tensor;
+  mean: FloatArray;
+  variance: FloatArray;
+}
+
+/**
+ * Ghost (virtual) batch normalization: `x` is `groups` contiguous slabs along
+ * its first axis, each normalized with its own batch statistics (Keras'
+ * `virtual_batch_size`). `slab` is the layout of one slab. One native call per
+ * slab on zero-copy subarrays, forward and backward.
+ */
+export function ghostBatchNormTrainOp(
+  x: Tensor,
+  slab: ChannelLayout,
+  groups: number,
+  gamma: Tensor | null,
+  beta: Tensor | null,
+  epsilon: number,
+): GhostBatchNormTrainResult {
+  const { outer, channels, inner } = slab;
+  const span = outer * channels * inner;
+  const y = allocate(x.dtype, x.size);
+  const mean = allocate(x.dtype, groups * channels);
+  const variance = allocate(x.dtype, groups * channels);
+  const invStd = allocate(x.dtype, groups * channels);
+  const part = (a: FloatArray, g: number, n: number) => a.subarray(g * n, (g + 1) * n);
+  for (let g = 0; g < groups; g++) {
+    native.batchNormTrain(part(x.data, g, span), outer, channels, inner, gamma?.data ?? null, beta?.data ?? null, epsilon,
+      part(y, g, span), part(mean, g, channels), part(variance, g, channels), part(invStd, g, channels));
+  }
+  const out = new Tensor(y, x.shape);
+  const inputs = [x];
+  if (gamma) inputs.push(gamma);
+  if (beta) inputs.push(beta);
+  recordOp('GhostBatchNormTrain', inputs, [out], ([dy]) => {
+    const dyData = asDtype(dy!, x);
+    const dx = allocate(x.dtype, x.size);
+    const dgamma = allocate(x.dtype, channels);
+    const dbeta = allocate(x.dtype, channels);
+    const dgPart = allocate(x.dtype, channels);
+    const dbPart = allocate(x.dtype, channels);
+    for (let g = 0; g < groups; g++) {
+      native.batchNormBackward(part(dyData, g, span), part(x.data, g, span), outer, channels, inner, gamma?.data ?? null,
+        part(mean, g, channels), part(invStd, g, channels), true, part(dx, g, span), dgPart, dbPart);
+      for (let c = 0; c < channels; c++) {
+        dgamma[c] += dgPart[c];
+        dbeta[c] += dbPart[c];
+      }
+    }
+    const grads: (Tensor | null)[] = [new Tensor(dx, x.shape)];
+    if (gamma) grads.push(new Tensor(dgamma, gamma.shape));
+    if (beta) grads.push(new Tensor(dbeta, beta.shape));
+    return grads;
+  });
+  return { y: out, mean, variance };
+}
+
+/** The upstream gradient's data in x's dtype (mixed-precision graphs may deliver another). */
+function asDtype(dy: Tensor, x: Tensor): FloatArray {
+  if (dy.dtype === x.dtype) return dy.data;
+  const converted = allocate(x.dtype, dy.size);
+  converted.set(dy.data);
+  return converted;
 }

@@ -45,7 +45,6 @@ describe('BatchNormalization#apply', () => {
     expectError(() => net.apply(nk.tensor([1, 2, 3])), RangeError, 'BatchNormalization.apply: expected input of rank >= 2, got shape [3]');
     expectError(() => net.apply(nk.zeros([0, 3])), RangeError, 'BatchNormalization.apply: expected input without zero-size dimensions, got shape [0,3]');
     expectError(() => new BatchNormalization({ axis: 4 }).apply(nk.zeros([2, 3])), RangeError, /expected axis in \[-2, 1\] for input of rank 2, got 4/);
-    expectError(() => new BatchNormalization({ axis: [1, 3] }).apply(nk.zeros([2, 3, 4, 5])), RangeError, /expected adjacent channel axes, got axis \[1,3\]/);
     expectError(() => net.apply(nk.zeros([2, 3]), { training: 'yes' as never }), TypeError, /options.training as a boolean/);
     expect(net.built).toBe(false);
 
@@ -223,5 +222,199 @@ describe('BatchNormalization with SGD (the tutorial loop)', () => {
     expectClose(values(net.gamma!), Array.from(variance, (v) => (1 - (2 * lr * (v / (v + 1e-3))) / C) ** 10), 1e-5, 1e-6);
     expectClose(values(net.beta!), [0, 0, 0].map(() => 0.5 * (1 - (2 * lr) / C) ** 10), 1e-5, 1e-6);
     expect(opt.iterations).toBe(10);
+  });
+});
+
+/** x transposed by perm (float64 reference helper). */
+function permute(x: nk.Tensor, perm: number[]): nk.Tensor {
+  return nk.transpose(x, perm);
+}
+
+describe('BatchNormalization (Keras-complete arguments)', () => {
+  it('normalizes jointly over non-adjacent channel axes', () => {
+    const x = input([3, 4, 2, 5], 31, -2, 2);
+    const net = new BatchNormalization({ axis: [1, 3], dtype: 'float64', gammaInitializer: new nk.initializers.RandomUniform({ minval: 0.5, maxval: 1.5, seed: 1 }) });
+    const y = net.apply(x, { training: true });
+    expect(net.gamma!.shape).toEqual([4, 5]);
+    // Reference: move the channel axes last, normalize as [outer=6, C=20, inner=1], move back.
+    const xt = permute(x, [0, 2, 1, 3]);
+    const { mean, variance } = refStats(xt.data, 6, 20, 1);
+    const yt = refNormalize(xt.data, 6, 20, 1, mean, variance, 1e-3, values(net.gamma!), null);
+    expectClose(permute(y, [0, 2, 1, 3]).data, yt, 1e-12, 1e-12);
+    expectError(() => net.apply(nk.zeros([3, 4, 2, 6])), RangeError, 'BatchNormalization.apply: expected input of rank 4 with 4x5 channels on axis [1,3], got shape [3,4,2,6]');
+  });
+
+  it('adds differentiable regularization losses', () => {
+    const net = new BatchNormalization({ dtype: 'float64', gammaRegularizer: new nk.regularizers.L2({ l2: 0.1 }), betaRegularizer: 'l1', betaInitializer: new nk.initializers.Constant({ value: -0.5 }) });
+    const x = input([4, 3], 2);
+    net.apply(x);
+    const [g, b] = net.losses.map((t) => t.item());
+    expect(g).toBeCloseTo(0.1 * 3, 12);
+    expect(b).toBeCloseTo(0.01 * 1.5, 12);
+    const tape = new nk.GradientTape();
+    const loss = tape.record(() => net.losses.reduce((a, t) => nk.add(a, t), nk.mean(net.apply(x, { training: true }))));
+    const [dg, db] = tape.gradient(loss, net.trainableVariables);
+    // d(mean(y))/dgamma = mean over rows of xhat = 0; d(mean(y))/dbeta = 1/3 per channel.
+    expectClose(dg!.data, [0.2, 0.2, 0.2], 1e-9, 1e-9);
+    expectClose(db!.data, [1 / 3 - 0.01, 1 / 3 - 0.01, 1 / 3 - 0.01], 1e-9, 1e-9);
+    expect(net.getConfig().gammaRegularizer).toEqual({ className: 'L2', config: { l2: 0.1 } });
+  });
+
+  it('applies constraints after each optimizer step', () => {
+    const net = new BatchNormalization({ gammaConstraint: 'nonNeg', betaConstraint: new nk.constraints.MaxNorm({ maxValue: 0.5 }) });
+    const x = input([4, 2], 5, -1, 1, 'float32');
+    net.apply(x);
+    new nk.optimizers.SGD({ learningRate: 1 }).applyGradients([[nk.tensor([2, -1]), net.gamma!], [nk.tensor([-3, -4]), net.beta!]]);
+    expect(values(net.gamma!)).toEqual([0, 2]);
+    expectClose(values(net.beta!), [0.3, 0.4], 1e-6, 1e-6);
+  });
+
+  it('batch renormalization: first step gives gamma * x + beta, then moves renorm statistics', () => {
+    const x = input([8, 3], 6, 0, 3);
+    const net = new BatchNormalization({ renorm: true, dtype: 'float64', renormMomentum: 0.9, gammaInitializer: new nk.initializers.Constant({ value: 2 }), betaInitializer: new nk.initializers.Constant({ value: 0.5 }) });
+    const y = net.apply(x, { training: true });
+    // With renorm_mean 0 and renorm_stddev 1: r = sigma, d = mean, so xhat * r + d = x.
+    expectClose(y.data, Array.from(x.data, (v) => 2 * v + 0.5), 1e-12, 1e-12);
+    expect(net.variables.map((v) => v.name.split('/')[1])).toEqual(['gamma:0', 'beta:0', 'moving_mean:0', 'moving_variance:0', 'renorm_mean:0', 'renorm_stddev:0']);
+    const { mean, variance } = refStats(x.data, 8, 3, 1);
+    expectClose(values(net.renormMean!), Array.from(mean, (m) => 0.1 * m), 1e-12, 1e-12);
+    expectClose(values(net.renormStddev!), Array.from(variance, (v) => 0.9 + 0.1 * Math.sqrt(v + 1e-3)), 1e-12, 1e-12);
+    // With clipping to r = 1, d = 0 it is plain batch normalization.
+    const clipped = new BatchNormalization({ renorm: true, dtype: 'float64', renormClipping: { rmax: 1, rmin: 1, dmax: 0 } });
+    expectClose(clipped.apply(x, { training: true }).data, refNormalize(x.data, 8, 3, 1, mean, variance, 1e-3), 1e-12, 1e-12);
+    // r and d get no gradient: dgamma = r * sum(dy * xhat) + d * sum(dy).
+    const tape = new nk.GradientTape();
+    const fresh = new BatchNormalization({ renorm: true, dtype: 'float64' });
+    const loss = tape.record(() => nk.sum(fresh.apply(x, { training: true })));
+    const [dgamma, dbeta] = tape.gradient(loss, fresh.trainableVariables);
+    expectClose(dgamma!.data, Array.from(mean, (m) => 8 * m), 1e-9, 1e-9);
+    expectClose(dbeta!.data, [8, 8, 8], 1e-12, 1e-12);
+    expectError(() => new BatchNormalization({ renorm: true, renormClipping: { rmax: 0.5 } }), RangeError, 'BatchNormalization: expected renormClipping.rmax >= 1, got 0.5');
+    expectError(() => new BatchNormalization({ renormClipping: { rmid: 1 } as never }), RangeError, /renormClipping keys rmax, rmin, dmax, got key "rmid"/);
+  });
+
+  it('ghost batch normalization (virtualBatchSize) normalizes each sub-batch, with correct gradients', () => {
+    const x = input([6, 2, 3], 8, -1, 3);
+    const net = new BatchNormalization({ virtualBatchSize: 2, axis: 1, dtype: 'float64', betaInitializer: new nk.initializers.Constant({ value: 0.1 }) });
+    const y = net.apply(x, { training: true });
+    const avgMean = [0, 0];
+    const avgVar = [0, 0];
+    for (let g = 0; g < 3; g++) {
+      const slab = x.data.subarray(g * 12, (g + 1) * 12);
+      const { mean, variance } = refStats(slab, 2, 2, 3);
+      expectClose(y.data.subarray(g * 12, (g + 1) * 12), refNormalize(slab, 2, 2, 3, mean, variance, 1e-3, null, [0.1, 0.1]), 1e-12, 1e-12);
+      for (let c = 0; c < 2; c++) {
+        avgMean[c] += mean[c] / 3;
+        avgVar[c] += variance[c] / 3;
+      }
+    }
+    expectClose(values(net.movingMean!), avgMean.map((m) => 0.01 * m), 1e-12, 1e-12);
+    expectClose(values(net.movingVariance!), avgVar.map((v) => 0.99 + 0.01 * v * (6 / 5)), 1e-12, 1e-12);
+    const w = input([6, 2, 3], 9);
+    const f = () => nk.sum(nk.mul(net.apply(x, { training: true }), w)).item();
+    const tape = new nk.GradientTape();
+    tape.watch(x);
+    const loss = tape.record(() => nk.sum(nk.mul(net.apply(x, { training: true }), w)));
+    const [dx, dgamma] = tape.gradient(loss, [x, net.gamma!]);
+    const h = 1e-6;
+    const numeric = (buf: Float64Array | Float32Array) => Array.from(buf, (_, i) => {
+      const keep = buf[i];
+      buf[i] = keep + h; const up = f();
+      buf[i] = keep - h; const down = f();
+      buf[i] = keep;
+      return (up - down) / (2 * h);
+    });
+    expectClose(dx!.data, numeric(x.data), 1e-6, 1e-7);
+    expectClose(dgamma!.data, numeric(net.gamma!._storage().data), 1e-6, 1e-7);
+    expectError(() => net.apply(input([5, 2, 3], 1), { training: true }), RangeError, /expected a batch size divisible by virtualBatchSize 2, got shape \[5,2,3\]/);
+    expectError(() => new BatchNormalization({ virtualBatchSize: 0 }), RangeError, 'BatchNormalization: expected virtualBatchSize as a positive integer or null, got 0');
+  });
+
+  it('mask: statistics over unmasked positions only, gradients through them', () => {
+    const x = input([5, 3], 12, -2, 2);
+    const mask = nk.tensor([1, 0, 1, 1, 0], [5], 'float64');
+    const net = new BatchNormalization({ dtype: 'float64', gammaInitializer: new nk.initializers.Constant({ value: 1.5 }) });
+    const y = net.apply(x, { training: true, mask });
+    const kept = [0, 2, 3].flatMap((r) => Array.from(x.data.subarray(r * 3, r * 3 + 3)));
+    const { mean, variance } = refStats(kept, 3, 3, 1);
+    expectClose(y.data, refNormalize(x.data, 5, 3, 1, mean, variance, 1e-3, [1.5, 1.5, 1.5], null), 1e-12, 1e-12);
+    expectClose(values(net.movingMean!), Array.from(mean, (m) => 0.01 * m), 1e-12, 1e-12);
+    const tape = new nk.GradientTape();
+    tape.watch(x);
+    const w = input([5, 3], 13);
+    const loss = tape.record(() => nk.sum(nk.mul(net.apply(x, { training: true, mask }), w)));
+    const [dx] = tape.gradient(loss, [x]);
+    const f = () => nk.sum(nk.mul(net.apply(x, { training: true, mask }), w)).item();
+    const h = 1e-6;
+    const numeric = Array.from(x.data, (_, i) => {
+      const keep = x.data[i];
+      x.data[i] = keep + h; const up = f();
+      x.data[i] = keep - h; const down = f();
+      x.data[i] = keep;
+      return (up - down) / (2 * h);
+    });
+    expectClose(dx!.data, numeric, 1e-6, 1e-7);
+    expectError(() => net.apply(x, { training: true, mask: [1, 0, 0, 0, 0] }), RangeError, /expected more than one value per channel in training mode, got shape \[5,3\] \(1 unmasked value per channel\)/);
+    expectError(() => net.apply(x, { training: true, mask: [1, 0, 1] }), RangeError, /expected options.mask of shape \[5\] \(the input's shape without the channel axes\), got shape \[3\]/);
+    expectError(() => net.apply(x, { training: true, mask: [1, 0, 2, 1, 1] }), RangeError, /expected options.mask of 0 and 1 values, got 2 at index 2/);
+  });
+
+  it('round-trips every argument through JSON getConfig/fromConfig', () => {
+    const net = new BatchNormalization({
+      name: 'bn_full', axis: [1, 2], momentum: 0.8, epsilon: 1e-4, center: false, scale: true, dtype: 'float64',
+      gammaInitializer: new nk.initializers.RandomNormal({ mean: 1, stddev: 0.1, seed: 3 }), movingVarianceInitializer: 'constant',
+      gammaRegularizer: new nk.regularizers.L1L2({ l1: 0.1, l2: 0.2 }), gammaConstraint: new nk.constraints.MinMaxNorm({ minValue: 0.5, maxValue: 2, rate: 0.5 }),
+      renorm: true, renormClipping: { rmax: 3, dmax: 5 }, renormMomentum: 0.9, movingVarianceCorrection: 'biased', trainable: false,
+    });
+    const config = JSON.parse(JSON.stringify(net.getConfig()));
+    expect(BatchNormalization.fromConfig(config).getConfig()).toEqual(net.getConfig());
+    const ghost = new BatchNormalization({ virtualBatchSize: 4, betaConstraint: 'unitNorm', betaRegularizer: 'l2' });
+    expect(BatchNormalization.fromConfig(JSON.parse(JSON.stringify(ghost.getConfig()))).getConfig()).toEqual({ ...ghost.getConfig() });
+  });
+});
+
+describe('BatchNormalization#saveWeights / loadWeights / layers.loadLayer', () => {
+  it('ships a trained layer through a safetensors file', async () => {
+    const { mkdtempSync, writeFileSync, readFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const dir = mkdtempSync(path.join(tmpdir(), 'normkit-'));
+    const file = path.join(dir, 'bn.safetensors');
+    const x = input([6, 3, 4], 14, -1, 3, 'float32');
+    const net = new BatchNormalization({ axis: 1, momentum: 0.5 });
+    expectError(() => net.saveWeights(file), RangeError, 'BatchNormalization.saveWeights: expected a built layer (call it once first), got a layer without weights');
+    for (let i = 0; i < 3; i++) net.apply(x, { training: true });
+    net.gamma!.assign([1.5, 0.5, 2]);
+    net.saveWeights(file);
+    const loaded = nk.layers.loadLayer(file) as InstanceType<typeof BatchNormalization>;
+    expect(loaded.getConfig()).toEqual(net.getConfig());
+    expect(Array.from(loaded.apply(x).data)).toEqual(Array.from(net.apply(x).data));
+    const fresh = new BatchNormalization({ axis: 1, momentum: 0.5 });
+    fresh.loadWeights(file);
+    expect(fresh.getWeights().map(values)).toEqual(net.getWeights().map(values));
+    const header = JSON.parse(readFileSync(file).subarray(8, 8 + Number(readFileSync(file).readBigUInt64LE(0))).toString());
+    expect(header['gamma:0']).toEqual({ dtype: 'F32', shape: [3], data_offsets: [0, 12] });
+
+    const other = new BatchNormalization({ axis: 1 });
+    other.apply(input([2, 4, 2], 1));
+    const before = other.getWeights().map(values);
+    expectError(() => other.loadWeights(file), RangeError, /BatchNormalization.setWeights: expected values\[0\] of shape \[4\]/);
+    expect(other.getWeights().map(values)).toEqual(before);
+    writeFileSync(path.join(dir, 'bad.safetensors'), Buffer.from([1, 2, 3]));
+    expectError(() => nk.layers.loadLayer(path.join(dir, 'bad.safetensors')), RangeError, /expected an 8-byte header length in .*bad.safetensors, got 3 bytes/);
+  });
+});
+
+describe('BatchNormalization#applyAsync', () => {
+  it('gives the sync results and updates moving statistics', async () => {
+    const x = input([16, 5], 15, -1, 2, 'float32');
+    const a = new BatchNormalization();
+    const b = new BatchNormalization();
+    const ya = a.apply(x, { training: true });
+    const yb = await b.applyAsync(x, { training: true });
+    expect(Array.from(yb.data)).toEqual(Array.from(ya.data));
+    expect(b.getWeights().map(values)).toEqual(a.getWeights().map(values));
+    expect(Array.from((await b.applyAsync(x)).data)).toEqual(Array.from(a.apply(x).data));
+    await expect(b.applyAsync(nk.zeros([16, 4]))).rejects.toThrow('BatchNormalization.applyAsync: expected input of rank 2 with 5 channels on axis -1, got shape [16,4]');
   });
 });

@@ -1,0 +1,112 @@
+/**
+ * Differentiable group normalization on the batch-norm kernels.
+ *
+ * With the channel axis moved next to the batch axis (no copy for
+ * channels-first; one transpose for channels-last), `x` is [N, C, S] with S
+ * the product of the other axes, and each (sample, group) pair is one
+ * contiguous row of (C / groups) * S elements: the kernels' view
+ * [outer = 1, channels = N * groups, inner = (C / groups) * S]. The native
+ * training forward (gamma/beta null) gives xhat and the row statistics;
+ * the per-channel gamma/beta are applied here, and the backward runs the
+ * native batch-norm backward on `g = dy * gamma` as in layer normalization.
+ */
+import { allocate } from '../dtype.js';
+import { recordOp } from '../tape.js';
+import { Tensor } from '../tensor.js';
+import { dataAs, inversePerm, normalizeRows, normalizeRowsBackward, toTensorLike } from './layer_norm.js';
+import { transposeRaw } from './shape.js';
+
+/**
+ * Differentiable group normalization:
+ * `y = (x - mean) / sqrt(var + epsilon) * gamma[c] + beta[c]`, statistics per
+ * sample (axis 0) and group of `C / groups` adjacent channels on `axis`, over
+ * those channels and every other axis; biased variance.
+ *
+ * Arguments are validated by the caller (the layer): rank >= 2, `axis` in
+ * [1, rank), `groups` divides the channels, gamma/beta of shape [C] in `x`'s
+ * dtype or null, every non-batch dimension non-empty, epsilon > 0.
+ *
+ * @param x input
+ * @param axis channel axis (non-negative, not 0)
+ * @param groups number of groups
+ * @param gamma per-channel scale or null
+ * @param beta per-channel offset or null
+ * @param epsilon added to the variance
+ * @returns the normalized tensor, recorded on active tapes (inputs x, gamma, beta)
+ * @example
+ * const y = groupNormOp(x, 3, 4, gamma.read(), beta.read(), 1e-3); // x: [N, H, W, 16]
+ */
+export function groupNormOp(x: Tensor, axis: number, groups: number, gamma: Tensor | null, beta: Tensor | null, epsilon: number): Tensor {
+  const shape = x.shape;
+  const n = shape[0];
+  const channels = shape[axis];
+  const perGroup = channels / groups;
+  const spatial = shape.reduce((p, d, i) => (i === 0 || i === axis ? p : p * d), 1);
+  const perm = axis === 1 ? null : [0, axis, ...shape.map((_, d) => d).filter((d) => d !== 0 && d !== axis)];
+  const inputs = [x];
+  if (gamma) inputs.push(gamma);
+  if (beta) inputs.push(beta);
+  if (x.size === 0) {
+    const out = new Tensor(allocate(x.dtype, 0), shape);
+    recordOp('GroupNorm', inputs, [out], () => inputs.map((t) => new Tensor(allocate(t.dtype, t.size), t.shape)));
+    return out;
+  }
+  const rowLength = perGroup * spatial;
+  const rows = n * groups;
+  const layout = { outer: 1, channels: rows, inner: rowLength };
+  const data = perm ? transposeRaw(x, perm).data : x.data;
+  const { xhat, ...stats } = normalizeRows(data, layout, epsilon);
+  const gd = gamma?.data;
+  const bd = beta?.data;
+  const y = xhat;
+  if (gd || bd) {
+    for (let r = 0; r < rows; r++) {
+      const c0 = (r % groups) * perGroup;
+      for (let cg = 0; cg < perGroup; cg++) {
+        const c = c0 + cg;
+        const scale = gd ? gd[c] : 1;
+        const shift = bd ? bd[c] : 0;
+        const base = r * rowLength + cg * spatial;
+        for (let s = 0; s < spatial; s++) y[base + s] = y[base + s] * scale + shift;
+      }
+    }
+  }
+  const permutedShape = perm ? perm.map((d) => shape[d]) : shape;
+  const out = perm ? transposeRaw(new Tensor(y, permutedShape), inversePerm(perm)) : new Tensor(y, shape);
+
+  recordOp('GroupNorm', inputs, [out], ([dy]) => {
+    const dyData = perm ? transposeRaw(new Tensor(dataAs(dy!, x), shape), perm).data : dataAs(dy!, x);
+    const dgamma = gamma ? new Float64Array(channels) : null;
+    const dbeta = beta ? new Float64Array(channels) : null;
+    const g = gd ? allocate(x.dtype, x.size) : dyData;
+    const { mean, invStd } = stats;
+    for (let r = 0; r < rows; r++) {
+      const c0 = (r % groups) * perGroup;
+      const m = mean[r];
+      const inv = invStd[r];
+      for (let cg = 0; cg < perGroup; cg++) {
+        const c = c0 + cg;
+        const scale = gd ? gd[c] : 1;
+        const base = r * rowLength + cg * spatial;
+        let sumDy = 0;
+        let sumDyXhat = 0;
+        for (let s = 0; s < spatial; s++) {
+          const k = base + s;
+          const d = dyData[k];
+          sumDy += d;
+          sumDyXhat += d * (data[k] - m) * inv;
+          if (gd) g[k] = d * scale;
+        }
+        if (dgamma) dgamma[c] += sumDyXhat;
+        if (dbeta) dbeta[c] += sumDy;
+      }
+    }
+    const { dx } = normalizeRowsBackward(g, data, layout, stats);
+    const dxTensor = perm ? transposeRaw(new Tensor(dx, permutedShape), inversePerm(perm)) : new Tensor(dx, shape);
+    const grads: (Tensor | null)[] = [dxTensor];
+    if (gamma) grads.push(toTensorLike(dgamma!, gamma.shape, gamma));
+    if (beta) grads.push(toTensorLike(dbeta!, beta.shape, beta));
+    return grads;
+  });
+  return out;
+}
