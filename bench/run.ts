@@ -21,12 +21,12 @@ import { accuracyReport, type AccuracyRow } from './accuracy.js';
 import { makeCase } from './core/data.js';
 import { cpuInfo, machineLine, type MachineInfo } from './core/machine.js';
 import { Progress } from './core/progress.js';
-import { gate, reference } from './core/reference.js';
+import { gate, reference, type Reference } from './core/reference.js';
 import type { CallOverhead, ResultRow, RunResults } from './core/results.js';
 import { Roofline, TYPED_ARRAY_COPY, gbPerSecond, trafficBytes, workingSetBytes, type CopyKernel } from './core/roofline.js';
 import { layoutTag, TINY_SHAPE } from './core/shapes.js';
 import { FULL_TIMING, QUICK_TIMING, formatNs, measure } from './core/timing.js';
-import type { BenchShape, Impl, ImplLoader, Op } from './core/types.js';
+import type { BenchShape, CaseData, Impl, ImplLoader, Op } from './core/types.js';
 import { loadNormkit, loadNormkitImpls, NORMKIT_REFERENCE_ID } from './peers/normkit.js';
 import { loadOrtImpls, ortVersion } from './peers/onnxruntime.js';
 import { closeTorch, loadTorchImpls, torchVersion } from './peers/pytorch.js';
@@ -206,17 +206,15 @@ async function main(): Promise<void> {
   }
 
   const rows: ResultRow[] = [];
-  let currentShape: BenchShape | undefined;
-  let data = undefined as ReturnType<typeof makeCase> | undefined;
-  const refs = new Map<Op, ReturnType<typeof reference>>();
+  // One shape's inputs and references at a time: the largest take ~100 MB each.
+  let d: CaseData | undefined;
+  const refs = new Map<Op, Reference>();
   for (const { shape, op, impl } of plan) {
-    if (currentShape !== shape) {
-      currentShape = shape;
-      data = undefined;
+    if (d?.shape !== shape) {
+      d = undefined;
       refs.clear();
-      data = makeCase(shape);
+      d = makeCase(shape);
     }
-    const d = data as NonNullable<typeof data>;
     progress.step(`${op} ${shape.label} ${impl.id}`);
     const row: ResultRow = {
       op,
@@ -275,7 +273,7 @@ async function main(): Promise<void> {
     }
     progress.finish(rowWeight(impl, op, shape));
   }
-  data = undefined;
+  d = undefined;
   refs.clear();
 
   // Speedups: every peer against normkit's kernel API at one thread; thread scaling of normkit rows.
