@@ -376,7 +376,7 @@ void SumsItem(void* ctx, int64_t item) {
       // Shifted sums to the item's (n, mean, M2); see ChannelStatsT.
       const double m2 = q[k] - s[k] * (s[k] / dn);
       out[1] = par[k] + s[k] / dn;
-      out[2] = m2 > 0.0 ? m2 : 0.0;
+      out[2] = m2 < 0.0 ? 0.0 : m2;  // clamps rounding below 0; NaN data stays NaN
     } else {
       out[1] = s[k];
       out[2] = q[k];
