@@ -45,7 +45,18 @@ export interface NativeBinding {
     gamma: FloatArray | null, mean: FloatArray, invStd: FloatArray, training: boolean,
     dx: FloatArray | null, dgamma: FloatArray | null, dbeta: FloatArray | null): void;
   sgdUpdate(variable: FloatArray, grad: FloatArray, velocity: FloatArray | null,
-    learningRate: number, momentum: number, nesterov: boolean): void;
+    learningRate: number, momentum: number, nesterov: boolean,
+    gradScale?: number, clipValue?: number, decay?: number): void;
+  adamUpdate(variable: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, vHat: FloatArray | null,
+    learningRate: number, beta1: number, beta2: number, epsilon: number, step: number, amsgrad: boolean,
+    gradScale?: number, clipValue?: number, decay?: number): void;
+  rmspropUpdate(variable: FloatArray, grad: FloatArray, velocity: FloatArray, moment: FloatArray | null,
+    averageGradient: FloatArray | null, learningRate: number, rho: number, momentum: number, epsilon: number,
+    centered: boolean, gradScale?: number, clipValue?: number, decay?: number): void;
+  adagradUpdate(variable: FloatArray, grad: FloatArray, accumulator: FloatArray, learningRate: number,
+    epsilon: number, gradScale?: number, clipValue?: number, decay?: number): void;
+  /** sum(x[i]^2) accumulated in double (the squared L2 norm for gradient clipping). */
+  sumOfSquares(x: FloatArray): number;
 
   /** Same arguments as the sync twins; the work runs on the libuv pool. */
   channelStatsAsync(...args: Parameters<NativeBinding['channelStats']>): Promise<void>;
