@@ -6,6 +6,7 @@ import type { Regularizer, RegularizerConfig, RegularizerIdentifier } from '../r
 import type { Tensor } from '../tensor.js';
 import type { Variable } from '../variable.js';
 import { Layer, type ApplyOptions, type LayerConfig, type LayerOptions } from './layer.js';
+import { registerLayer } from './registry.js';
 import { affineArguments, serializeAffine } from './layer_normalization.js';
 
 /** Arguments of {@link GroupNormalization}; defaults are Keras 3's. */
@@ -126,7 +127,7 @@ export class GroupNormalization extends Layer {
     return this.groupCount;
   }
 
-  protected checkInput(x: Tensor, api = `${this.constructor.name}.apply`): void {
+  protected checkInput(x: Tensor, api: string): void {
     const shapeText = `shape [${x.shape.join(',')}]`;
     const rank = x.rank;
     if (rank < 2) throw rangeError(api, 'input of rank >= 2 (batch and channel axes)', shapeText, true, 'ERR_NORMKIT_SHAPE_MISMATCH');
@@ -174,3 +175,5 @@ export class GroupNormalization extends Layer {
     return { ...super.getConfig(), groups: this.groups, axis: this.axis, ...serializeAffine(this) };
   }
 }
+
+registerLayer('GroupNormalization', (config) => GroupNormalization.fromConfig(config as Partial<GroupNormalizationConfig>));

@@ -7,6 +7,7 @@ import { getRegularizer, type Regularizer, type RegularizerConfig, type Regulari
 import type { Tensor } from '../tensor.js';
 import type { Variable } from '../variable.js';
 import { Layer, type ApplyOptions, type LayerConfig, type LayerOptions } from './layer.js';
+import { registerLayer } from './registry.js';
 
 /** Arguments of {@link LayerNormalization}; defaults are Keras 3's. */
 export interface LayerNormalizationOptions extends LayerOptions {
@@ -30,6 +31,19 @@ export interface LayerNormalizationOptions extends LayerOptions {
   gammaRegularizer?: RegularizerIdentifier | null;
   betaConstraint?: ConstraintIdentifier | null;
   gammaConstraint?: ConstraintIdentifier | null;
+}
+
+/** Serialized affine arguments, shared by LayerNormalization's and GroupNormalization's configs. */
+export interface AffineConfig {
+  epsilon: number;
+  center: boolean;
+  scale: boolean;
+  betaInitializer: InitializerConfig;
+  gammaInitializer: InitializerConfig;
+  betaRegularizer: RegularizerConfig | null;
+  gammaRegularizer: RegularizerConfig | null;
+  betaConstraint: ConstraintConfig | null;
+  gammaConstraint: ConstraintConfig | null;
 }
 
 /** What {@link LayerNormalization.getConfig} returns. */
@@ -96,7 +110,7 @@ export function affineArguments(options: LayerNormalizationOptions, api: string)
  * @example
  * serializeAffine(layer);
  */
-export function serializeAffine(a: AffineArguments): Omit<LayerNormalizationConfig, keyof LayerConfig | 'axis' | 'rmsScaling'> {
+export function serializeAffine(a: AffineArguments): AffineConfig {
   return {
     epsilon: a.epsilon,
     center: a.center,
@@ -188,7 +202,7 @@ export class LayerNormalization extends Layer {
     return new LayerNormalization(config as LayerNormalizationOptions);
   }
 
-  protected checkInput(x: Tensor, api = `${this.constructor.name}.apply`): void {
+  protected checkInput(x: Tensor, api: string): void {
     const shapeText = `shape [${x.shape.join(',')}]`;
     if (x.rank < 1) throw rangeError(api, 'input of rank >= 1', shapeText, true, 'ERR_NORMKIT_SHAPE_MISMATCH');
     if (!this.built) {
@@ -233,3 +247,5 @@ export class LayerNormalization extends Layer {
     };
   }
 }
+
+registerLayer('LayerNormalization', (config) => LayerNormalization.fromConfig(config as Partial<LayerNormalizationConfig>));
