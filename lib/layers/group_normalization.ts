@@ -130,17 +130,18 @@ export class GroupNormalization extends Layer {
   protected checkInput(x: Tensor, api: string): void {
     const shapeText = `shape [${x.shape.join(',')}]`;
     const rank = x.rank;
-    if (rank < 2) throw rangeError(api, 'input of rank >= 2 (batch and channel axes)', shapeText, true, 'ERR_NORMKIT_SHAPE_MISMATCH');
-    if (this.axis < -rank || this.axis >= rank) throw rangeError(api, `axis in [${-rank}, ${rank - 1}] for input of rank ${rank}`, this.axis);
-    const axis = this.axis < 0 ? this.axis + rank : this.axis;
-    if (axis === 0) throw rangeError(api, 'a channel axis other than the batch axis 0', `axis ${this.axis} for input of rank ${rank}`, true);
     if (this.built) {
       const expected = this.builtShape;
+      const axis = this.channelAxis;
       if (rank !== expected.length || x.shape[axis] !== expected[axis]) {
         throw rangeError(api, `input of rank ${expected.length} with ${expected[axis]} channels on axis ${this.axis}`, shapeText, true, 'ERR_NORMKIT_SHAPE_MISMATCH');
       }
       return;
     }
+    if (rank < 2) throw rangeError(api, 'input of rank >= 2 (batch and channel axes)', shapeText, true, 'ERR_NORMKIT_SHAPE_MISMATCH');
+    if (this.axis < -rank || this.axis >= rank) throw rangeError(api, `axis in [${-rank}, ${rank - 1}] for input of rank ${rank}`, this.axis);
+    const axis = this.axis < 0 ? this.axis + rank : this.axis;
+    if (axis === 0) throw rangeError(api, 'a channel axis other than the batch axis 0', `axis ${this.axis} for input of rank ${rank}`, true);
     const channels = x.shape[axis];
     const groups = this.groups === -1 ? channels : this.groups;
     if (channels === 0 || channels % groups !== 0) {
