@@ -6,7 +6,7 @@ describe('SGD#constructor', () => {
   it('rejects bad hyper-parameters', () => {
     expectError(() => new nk.optimizers.SGD({ learningRate: NaN }), RangeError, 'SGD: expected learningRate finite and >= 0, got NaN');
     expectError(() => new nk.optimizers.SGD({ learningRate: -1 }), RangeError, 'SGD: expected learningRate finite and >= 0, got -1');
-    expectError(() => new nk.optimizers.SGD({ learningRate: '0.1' as never }), TypeError, 'SGD: expected learningRate as a number, got "0.1"');
+    expectError(() => new nk.optimizers.SGD({ learningRate: '0.1' as never }), TypeError, 'SGD: expected learningRate as a number or a LearningRateSchedule, got "0.1"');
     expectError(() => new nk.optimizers.SGD({ momentum: 1.1 }), RangeError, 'SGD: expected momentum in [0, 1], got 1.1');
     expectError(() => new nk.optimizers.SGD({ nesterov: 'yes' as never }), TypeError, 'SGD: expected nesterov as a boolean, got "yes"');
     expectError(() => new nk.optimizers.SGD({ lr: 0.1, learningRate: 0.1 }), RangeError, 'SGD: expected either learningRate or the deprecated lr, got both');
