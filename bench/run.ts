@@ -248,6 +248,7 @@ async function main(): Promise<void> {
         refs.set(op, ref);
       }
       const runner = await impl.prepare(op, d);
+      row.note = runner.note;
       try {
         const t0 = process.hrtime.bigint();
         const r0 = runner.run();

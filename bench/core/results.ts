@@ -35,6 +35,8 @@ export interface ResultRow {
   gbps?: number;
   rooflineGbps?: number;
   rooflineFraction?: number;
+  /** The adapter's remark on what was measured. */
+  note?: string;
   /** Peer rows: this row's time over normkit's kernel-API 1-thread time (how many times faster normkit is). */
   normkitSpeedup?: number;
   /** normkit rows at >1 thread: the 1-thread time of the same API over this one. */

@@ -87,6 +87,8 @@ export interface Runner {
    * the forward part, subtracted from the measured time. See peers/tfjs.ts.
    */
   subtractForward?: () => void | Promise<void>;
+  /** What this row measures when the adapter had to choose (shown in the note column). */
+  note?: string;
   /** Implementations that time themselves (the PyTorch subprocess). */
   selfTimed?: (opts: TimingOptions) => Promise<Timing>;
   dispose?(): void | Promise<void>;

@@ -40,7 +40,7 @@ function check(r: ResultRow): string {
 }
 
 function note(r: ResultRow): string {
-  const parts: string[] = [];
+  const parts: string[] = r.note ? [r.note] : [];
   if (r.threadScaling !== undefined) parts.push(`${times(r.threadScaling)} vs 1t`);
   if (r.forwardSubtractedNs !== undefined) parts.push(`grad call ${formatNs((r.ns ?? 0) + r.forwardSubtractedNs)} - fwd ${formatNs(r.forwardSubtractedNs)}`);
   if (r.timing && r.timing.samples < 3) parts.push(`${r.timing.samples} sample`);
