@@ -70,6 +70,12 @@ export interface BatchNormalizationApplyOptions extends ApplyOptions {
    * axes. Every position is still normalized.
    */
   mask?: TensorLike;
+  /**
+   * A preallocated output (same shape and dtype as the input, memory not
+   * shared with it) that receives the result and is returned: a steady-state
+   * loop then allocates nothing large. The previous contents are overwritten.
+   */
+  out?: Tensor;
 }
 
 /** What {@link BatchNormalization.getConfig} returns: every argument, serializable as JSON. */
@@ -270,24 +276,26 @@ export class BatchNormalization extends Layer {
     const api = `${this.constructor.name}.apply`;
     const training = (options.training ?? false) && this.trainable;
     const mask = options.mask === undefined || options.mask === null ? null : this.checkMask(options.mask, x, api);
-    if (training && mask) return this.maskedTrain(x, mask, api);
-    if (this.perm) return transpose(this.callAdjacent(transpose(x, this.perm), training, api), this.invPerm!);
-    return this.callAdjacent(x, training, api);
+    const out = options.out === undefined ? undefined : checkOut(options.out, x, api);
+    // The composite paths (mask, transposed axes) build y from several ops and copy it into `out`.
+    if (training && mask) return copyInto(this.maskedTrain(x, mask, api), out);
+    if (this.perm) return copyInto(transpose(this.callAdjacent(transpose(x, this.perm), training, api), this.invPerm!), out);
+    return this.callAdjacent(x, training, api, out);
   }
 
   /** The layer on an input whose channel axes are adjacent (or were made so). */
-  private callAdjacent(x: Tensor, training: boolean, api: string): Tensor {
+  private callAdjacent(x: Tensor, training: boolean, api: string, out?: Tensor): Tensor {
     const layout = channelLayout(x.shape, this.perm ? range(x.rank - this.axes.length, x.rank) : this.axes);
     const gamma = this.gamma ? this.gamma.read() : null;
     const beta = this.beta ? this.beta.read() : null;
     if (!training) {
-      return batchNormInferOp(x, layout, gamma, beta, this.movingMean!._storage().data, this.movingVariance!._storage().data, this.epsilon);
+      return batchNormInferOp(x, layout, gamma, beta, this.movingMean!._storage().data, this.movingVariance!._storage().data, this.epsilon, out);
     }
-    if (this.virtualBatchSize !== null) return this.ghostTrain(x, layout, gamma, beta, api);
+    if (this.virtualBatchSize !== null) return copyInto(this.ghostTrain(x, layout, gamma, beta, api), out);
     const n = layout.outer * layout.inner;
     this.checkCount(n, x, api);
-    if (this.renorm) return this.renormTrain(x, layout, gamma, beta, n);
-    const { y, mean, variance } = batchNormTrainOp(x, layout, gamma, beta, this.epsilon);
+    if (this.renorm) return this.renormTrain(x, layout, gamma, beta, n, out);
+    const { y, mean, variance } = batchNormTrainOp(x, layout, gamma, beta, this.epsilon, out);
     this.updateMovingStats(mean, variance, n);
     return y;
   }
@@ -323,7 +331,7 @@ export class BatchNormalization extends Layer {
    * gives dgamma = r * sum(dy * xhat) + d * sum(dy). The renorm statistics
    * move with renormMomentum; the moving statistics as without renorm.
    */
-  private renormTrain(x: Tensor, layout: ReturnType<typeof channelLayout>, gamma: Tensor | null, beta: Tensor | null, n: number): Tensor {
+  private renormTrain(x: Tensor, layout: ReturnType<typeof channelLayout>, gamma: Tensor | null, beta: Tensor | null, n: number, out?: Tensor): Tensor {
     const C = layout.channels;
     const mean = allocate(x.dtype, C);
     const variance = allocate(x.dtype, C);
@@ -345,7 +353,7 @@ export class BatchNormalization extends Layer {
     const dT = new Tensor(d, shape);
     const gammaEff = gamma ? mul(gamma, rT) : rT;
     const betaEff = gamma ? (beta ? add(mul(gamma, dT), beta) : mul(gamma, dT)) : beta ? add(dT, beta) : dT;
-    const { y, mean: bm, variance: bv } = batchNormTrainOp(x, layout, gammaEff, betaEff, this.epsilon);
+    const { y, mean: bm, variance: bv } = batchNormTrainOp(x, layout, gammaEff, betaEff, this.epsilon, out);
     this.updateMovingStats(bm, bv, n);
     const decay = 1 - this.renormMomentum;
     for (let c = 0; c < C; c++) {
@@ -421,7 +429,7 @@ export class BatchNormalization extends Layer {
   protected override async callAsync(x: Tensor, options: BatchNormalizationApplyOptions): Promise<Tensor> {
     const api = `${this.constructor.name}.applyAsync`;
     const training = (options.training ?? false) && this.trainable;
-    if (this.perm || options.mask !== undefined || (training && (this.renorm || this.virtualBatchSize !== null))) {
+    if (this.perm || options.mask !== undefined || options.out !== undefined || (training && (this.renorm || this.virtualBatchSize !== null))) {
       return this.call(x, options);
     }
     const { outer, channels, inner } = channelLayout(x.shape, this.axes);
@@ -471,6 +479,26 @@ export class BatchNormalization extends Layer {
 }
 
 registerLayer('BatchNormalization', BatchNormalization.fromConfig);
+
+function checkOut(out: unknown, x: Tensor, api: string): Tensor {
+  if (!(out instanceof Tensor)) throw typeError(api, 'options.out as a Tensor', out);
+  if (out.dtype !== x.dtype || out.rank !== x.rank || out.shape.some((d, i) => d !== x.shape[i])) {
+    throw rangeError(api, `options.out as a ${x.dtype} tensor of shape [${x.shape.join(',')}]`, describe(out), true, 'ERR_NORMKIT_SHAPE_MISMATCH');
+  }
+  const a = out.data;
+  const b = x.data;
+  if (a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength) {
+    throw rangeError(api, 'options.out not sharing memory with the input', 'overlapping buffers', true);
+  }
+  return out;
+}
+
+function copyInto(y: Tensor, out: Tensor | undefined): Tensor {
+  if (!out) return y;
+  out.data.set(y.data);
+  out.version++;
+  return out;
+}
 
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from }, (_, i) => from + i);

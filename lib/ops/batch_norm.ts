@@ -23,6 +23,8 @@ export interface BatchNormTrainResult {
  *
  * The gradient flows through the batch statistics:
  * dx = gamma * invStd * (dy - mean(dy) - xhat * mean(dy * xhat)).
+ * `out`, when given, receives y (same shape and dtype as x, memory not
+ * shared with x; checked by the caller) and is returned.
  */
 export function batchNormTrainOp(
   x: Tensor,
@@ -30,16 +32,17 @@ export function batchNormTrainOp(
   gamma: Tensor | null,
   beta: Tensor | null,
   epsilon: number,
+  out?: Tensor,
 ): BatchNormTrainResult {
   const { outer, channels, inner } = layout;
-  const y = allocate(x.dtype, x.size);
+  const y = out ? out.data : allocate(x.dtype, x.size);
   const mean = allocate(x.dtype, channels);
   const variance = allocate(x.dtype, channels);
   const invStd = allocate(x.dtype, channels);
   native.batchNormTrain(x.data, outer, channels, inner, gamma?.data ?? null, beta?.data ?? null, epsilon, y, mean, variance, invStd);
-  const out = new Tensor(y, x.shape);
-  recordBackward('BatchNormTrain', x, layout, gamma, beta, out, mean, invStd, true);
-  return { y: out, mean, variance, invStd };
+  const result = written(out, y, x);
+  recordBackward('BatchNormTrain', x, layout, gamma, beta, result, mean, invStd, true);
+  return { y: result, mean, variance, invStd };
 }
 
 /**
@@ -55,15 +58,27 @@ export function batchNormInferOp(
   mean: FloatArray,
   variance: FloatArray,
   epsilon: number,
+  out?: Tensor,
 ): Tensor {
   const { outer, channels, inner } = layout;
-  const y = allocate(x.dtype, x.size);
+  const y = out ? out.data : allocate(x.dtype, x.size);
   native.batchNormInfer(x.data, outer, channels, inner, gamma?.data ?? null, beta?.data ?? null, mean, variance, epsilon, y);
-  const out = new Tensor(y, x.shape);
+  const result = written(out, y, x);
   const frozenMean = mean.slice();
   const invStd = allocate(x.dtype, channels);
   for (let c = 0; c < channels; c++) invStd[c] = 1 / Math.sqrt(variance[c] + epsilon);
-  recordBackward('BatchNormInfer', x, layout, gamma, beta, out, frozenMean, invStd, false);
+  recordBackward('BatchNormInfer', x, layout, gamma, beta, result, frozenMean, invStd, false);
+  return result;
+}
+
+/**
+ * The op's output: the caller's `out` tensor (written in place, version
+ * bumped, so a tape that recorded it earlier refuses stale gradients) or a
+ * new tensor around `y`.
+ */
+function written(out: Tensor | undefined, y: FloatArray, x: Tensor): Tensor {
+  if (!out) return new Tensor(y, x.shape);
+  out.version++;
   return out;
 }
 

@@ -418,3 +418,27 @@ describe('BatchNormalization#applyAsync', () => {
     await expect(b.applyAsync(nk.zeros([16, 4]))).rejects.toThrow('BatchNormalization.applyAsync: expected input of rank 2 with 5 channels on axis -1, got shape [16,4]');
   });
 });
+
+describe('BatchNormalization#apply with options.out', () => {
+  it('writes into a preallocated output, on every path, and rejects bad ones', () => {
+    const x3 = input([6, 2, 4], 16, -1, 2, 'float32');
+    for (const opts of [{}, { axis: [0, 2] as number[] }, { renorm: true }, { virtualBatchSize: 3 }]) {
+      for (const training of [false, true]) {
+        const a = new BatchNormalization(opts);
+        const b = new BatchNormalization(opts);
+        const out = nk.zeros([6, 2, 4]);
+        const x = x3;
+        const expected = a.apply(x, { training });
+        expect(b.apply(x, { training, out })).toBe(out);
+        expect(Array.from(out.data)).toEqual(Array.from(expected.data));
+      }
+    }
+    const x = input([6, 4], 16, -1, 2, 'float32');
+    const net = new BatchNormalization();
+    const out = nk.zeros([6, 4]);
+    expect(net.apply(x, { training: true, mask: [1, 1, 0, 1, 1, 1], out })).toBe(out);
+    expectError(() => net.apply(x, { out: nk.zeros([6, 5]) }), RangeError, 'BatchNormalization.apply: expected options.out as a float32 tensor of shape [6,4], got a float32 tensor of shape [6,5]');
+    expectError(() => net.apply(x, { out: x }), RangeError, 'BatchNormalization.apply: expected options.out not sharing memory with the input, got overlapping buffers');
+    expectError(() => net.apply(x, { out: new Float32Array(24) as never }), TypeError, /expected options.out as a Tensor, got Float32Array\(24\)/);
+  });
+});
