@@ -28,3 +28,22 @@ export function dtypeOf(data: unknown): DType | undefined {
 export function promote(a: DType, b: DType): DType {
   return a === 'float64' || b === 'float64' ? 'float64' : 'float32';
 }
+
+/**
+ * True when the memory behind a typed array was transferred away (its
+ * ArrayBuffer is detached: `structuredClone(buf, { transfer: [buf] })`,
+ * `postMessage` with a transfer list). Such an array reads as length 0.
+ * Cheap: only an empty view over a non-shared buffer needs the probe.
+ */
+export function isDetached(a: ArrayBufferView): boolean {
+  if (a.byteLength !== 0) return false;
+  const buffer = a.buffer as ArrayBuffer & { detached?: boolean };
+  if (typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer) return false;
+  if (typeof buffer.detached === 'boolean') return buffer.detached;
+  try {
+    new Uint8Array(buffer); // throws a TypeError on a detached buffer (Node < 21 has no .detached)
+    return false;
+  } catch {
+    return true;
+  }
+}

@@ -7,7 +7,7 @@
  * The data layout is given either as `{ outer, channels, inner }` (the view
  * of native/kernels/layout.h) or as `{ shape, axis }` (axis default -1).
  */
-import { allocate, dtypeOf, type DType, type FloatArray } from './dtype.js';
+import { allocate, dtypeOf, isDetached, type DType, type FloatArray } from './dtype.js';
 import { rangeError, typeError } from './errors.js';
 import { axesAreAdjacent, channelLayout, resolveAxes, type ChannelLayout } from './layout.js';
 import { native } from './native.js';
@@ -70,6 +70,8 @@ function resolveLayout(layout: KernelLayout, api: string): ChannelLayout {
   if (typeof layout !== 'object' || layout === null) throw typeError(api, 'layout as { outer, channels, inner } or { shape, axis }', layout);
   if ('shape' in layout) {
     shapeSize(layout.shape, api, 'layout.shape');
+    if (layout.shape.length === 0) throw rangeError(api, 'layout.shape of rank >= 1', '[]', true);
+    if (layout.shape.includes(0)) throw rangeError(api, 'layout.shape without zero-size dimensions', `[${layout.shape.join(',')}]`, true);
     const axes = resolveAxes(layout.axis ?? -1, layout.shape.length, api, 'layout.axis');
     if (!axesAreAdjacent(axes)) throw rangeError(api, 'adjacent channel axes in layout.axis', `[${axes.join(',')}]`, true);
     return channelLayout(layout.shape, axes);
@@ -90,6 +92,9 @@ function dtypeOfData(x: unknown, api: string, param: string): DType {
 function checkArray(a: unknown, dtype: DType, length: number, api: string, param: string): FloatArray {
   const d = dtypeOf(a);
   if (d !== dtype) throw typeError(api, `${param} as a ${dtype === 'float32' ? 'Float32Array' : 'Float64Array'} (same dtype as x)`, a);
+  if (isDetached(a as FloatArray)) {
+    throw typeError(api, `${param} backed by a live ArrayBuffer`, `${(a as FloatArray).constructor.name} over a detached ArrayBuffer`, true);
+  }
   if ((a as FloatArray).length !== length) throw rangeError(api, `${param} of length ${length}`, `length ${(a as FloatArray).length}`, true);
   return a as FloatArray;
 }
@@ -100,6 +105,37 @@ function optionalArray(a: FloatArray | null | undefined, dtype: DType, length: n
 
 function outArray(a: FloatArray | undefined, dtype: DType, length: number, api: string, param: string): FloatArray {
   return a === undefined ? allocate(dtype, length) : checkArray(a, dtype, length, api, param);
+}
+
+type Named = readonly [string, FloatArray | null];
+
+function overlaps(a: FloatArray, b: FloatArray): boolean {
+  if (a.buffer !== b.buffer) return false;
+  return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+}
+
+/**
+ * Outputs share memory with no input and no other output, except `inPlace`
+ * (an output that may be exactly one input: same offset, same length). The
+ * binding checks this again for direct callers; here the message names the
+ * kernel API's own parameters. Same order as native/binding/args.h NoOverlap.
+ */
+function checkDisjoint(api: string, outputs: readonly Named[], inputs: readonly Named[], inPlace?: readonly [string, string]): void {
+  for (let i = 0; i < outputs.length; i++) {
+    const [oName, o] = outputs[i];
+    if (o === null) continue;
+    for (const [pName, p] of outputs.slice(i + 1)) {
+      if (p !== null && overlaps(o, p)) throw rangeError(api, `${oName} not to share memory with ${pName}`, 'overlapping arrays', true);
+    }
+    for (const [iName, input] of inputs) {
+      if (input === null || !overlaps(o, input)) continue;
+      if (inPlace && inPlace[0] === oName && inPlace[1] === iName) {
+        if (o.byteOffset === input.byteOffset && o.byteLength === input.byteLength) continue;
+        throw rangeError(api, `${oName} to be ${iName} itself (in place) or not to share memory with it`, 'a partial overlap', true);
+      }
+      throw rangeError(api, `${oName} not to share memory with ${iName}`, 'overlapping arrays', true);
+    }
+  }
 }
 
 function checkEpsilon(epsilon: unknown, api: string): number {
@@ -132,6 +168,8 @@ function prepareTrain(x: FloatArray, layout: KernelLayout, opts: BatchNormTrainO
     variance: outArray(out.variance, dtype, channels, api, 'out.variance'),
     invStd: outArray(out.invStd, dtype, channels, api, 'out.invStd'),
   };
+  checkDisjoint(api, [['out.y', result.y], ['out.mean', result.mean], ['out.variance', result.variance], ['out.invStd', result.invStd]],
+    [['x', x], ['gamma', gamma], ['beta', beta]], ['out.y', 'x']);
   return [[x, outer, channels, inner, gamma, beta, epsilon, result.y, result.mean, result.variance, result.invStd], result];
 }
 
@@ -148,6 +186,7 @@ function prepareInfer(x: FloatArray, layout: KernelLayout, opts: BatchNormInferO
   const beta = optionalArray(opts.beta, dtype, channels, api, 'beta');
   const epsilon = checkEpsilon(opts.epsilon ?? 1e-3, api);
   const y = outArray(opts.out, dtype, n, api, 'out');
+  checkDisjoint(api, [['out', y]], [['x', x], ['gamma', gamma], ['beta', beta], ['mean', mean], ['variance', variance]], ['out', 'x']);
   return [[x, outer, channels, inner, gamma, beta, mean, variance, epsilon, y], y];
 }
 
@@ -176,6 +215,8 @@ function prepareBackward(
     dgamma: outArray(out.dgamma, dtype, channels, api, 'out.dgamma'),
     dbeta: outArray(out.dbeta, dtype, channels, api, 'out.dbeta'),
   };
+  checkDisjoint(api, [['out.dx', result.dx], ['out.dgamma', result.dgamma], ['out.dbeta', result.dbeta]],
+    [['dy', dy], ['x', x], ['gamma', gamma], ['mean', mean], ['invStd', invStd]], ['out.dx', 'dy']);
   return [[dy, x, outer, channels, inner, gamma, mean, invStd, training, result.dx, result.dgamma, result.dbeta], result];
 }
 
@@ -189,6 +230,7 @@ function prepareStats(x: FloatArray, layout: KernelLayout, opts: ChannelStatsOpt
     mean: outArray(out.mean, dtype, channels, api, 'out.mean'),
     variance: outArray(out.variance, dtype, channels, api, 'out.variance'),
   };
+  checkDisjoint(api, [['out.mean', result.mean], ['out.variance', result.variance]], [['x', x]]);
   return [[x, outer, channels, inner, result.mean, result.variance], result];
 }
 
