@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { allocate, dtypeOf, isDType, type DType, type FloatArray } from './dtype.js';
+import { allocate, dtypeOf, isDetached, isDType, type DType, type FloatArray } from './dtype.js';
 import { describe, rangeError, typeError, NormkitRangeError } from './errors.js';
 import { formatNumpyStr } from './format.js';
 
@@ -145,8 +145,12 @@ function isTensorSource(x: unknown): x is TensorSource {
  * rectangular. `dtype` applies to new tensors only (default float32).
  */
 export function toTensor(x: TensorLike, api: string, param: string, dtype?: DType): Tensor {
-  if (x instanceof Tensor) return x;
-  if (isTensorSource(x)) return x.read();
+  const t = x instanceof Tensor ? x : isTensorSource(x) ? x.read() : null;
+  if (t !== null) {
+    // A tensor whose buffer was transferred away reads as length 0 (its size says otherwise).
+    if (t.data.length !== t.size) throw typeError(api, `${param} backed by a live ArrayBuffer`, `${describe(t)} over a detached ArrayBuffer`, true);
+    return t;
+  }
   return tensor(x as NestedArray | FloatArray, undefined, dtype, `${api}: ${param}`);
 }
 
@@ -168,6 +172,9 @@ export function tensor(values: NestedArray | FloatArray, shape?: readonly number
   let inferred: number[];
   const arrayDtype = dtypeOf(values);
   if (arrayDtype !== undefined) {
+    if (isDetached(values as FloatArray)) {
+      throw typeError(api, 'values backed by a live ArrayBuffer', `${(values as FloatArray).constructor.name} over a detached ArrayBuffer`, true);
+    }
     flat = values as FloatArray;
     inferred = [(values as FloatArray).length];
     dtype ??= arrayDtype;
