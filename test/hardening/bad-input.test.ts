@@ -66,6 +66,8 @@ interface Row {
   subject?: Subject;
   /** The raw binding throws plain TypeError/RangeError (no normkit `code`). */
   raw?: boolean;
+  /** A known bug, described: the row runs as `it.fails` until it is fixed. */
+  knownBug?: string;
 }
 
 /** A built float32 BatchNormalization on [4,3] (axis -1) after two training calls. */
@@ -195,6 +197,20 @@ const layerRows = (): Row[] => {
   add('detached input tensor (inference)', 'x', TypeError, `${api}: expected x backed by a live ArrayBuffer, got a float32 tensor of shape [4,3] over a detached ArrayBuffer`, (n) => n.apply(detachedTensor([4, 3])));
   add('setWeights with a wrong shape', 'values[3]', RangeError, `BatchNormalization.setWeights: expected values[3] of shape [3] for '${'$NAME'}/moving_variance:0', got a float32 tensor of shape [4]`, (n) => n.setWeights([nk.ones([3]), nk.ones([3]), nk.ones([3]), nk.ones([4])]));
   add('setWeights with too few weights', 'weights', RangeError, 'BatchNormalization.setWeights: expected 4 weights, got 3', (n) => n.setWeights([nk.ones([3]), nk.ones([3]), nk.ones([3])]));
+  // Known bug (lib/layers/layer.ts Layer.prepare): the first call builds the layer before
+  // BatchNormalization.call checks the training count or the mask, so a first call that fails
+  // there leaves a built layer with four new variables and its input shape fixed (built: false
+  // -> true). Keras builds in __call__ too, but the contract says a failed call changes no state.
+  // The fix spans Layer (roll back weights/built/buildShape) and BatchNormalization (perm/axes),
+  // so it is reported, not made here; it.fails turns red when it is fixed: then drop knownBug.
+  const firstCallBug = 'a failed first call builds the layer (Layer.prepare builds before call() validates)';
+  for (const row of [
+    ['one value per channel on the first call', 'channel', `${api}: expected more than one value per channel in training mode, got shape [1,3] (1 value per channel)`, (n: nk.layers.BatchNormalization) => n.apply(nk.ones([1, 3]), { training: true })],
+    ['a bad mask on the first call', 'options.mask', `${api}: expected options.mask of shape [4] (the input's shape without the channel axes), got shape [3]`, (n: nk.layers.BatchNormalization) => n.apply(nk.ones([4, 3]), { training: true, mask: [1, 1, 0] })],
+  ] as const) {
+    add(row[0], row[1], RangeError, row[2], row[3], () => new nk.layers.BatchNormalization());
+    list[list.length - 1].knownBug = firstCallBug;
+  }
   add('trainable set to a string', 'trainable', TypeError, 'BatchNormalization.trainable: expected a boolean, got "no"', (n) => { (n as { trainable: unknown }).trainable = 'no'; });
   // applyAsync rejects with the same checks.
   const apiA = 'BatchNormalization.applyAsync';
@@ -338,7 +354,8 @@ async function failure(fn: () => unknown, isAsync: boolean): Promise<unknown> {
 
 describe('bad input through every entry point (reliability contract)', () => {
   for (const row of rows) {
-    it(`${row.api}: ${row.what}`, async () => {
+    // it.fails: the row documents a reported bug (see knownBug); it fails on purpose until fixed.
+    (row.knownBug ? it.fails : it)(`${row.api}: ${row.what}${row.knownBug ? ` [known bug: ${row.knownBug}]` : ''}`, async () => {
       const before = row.subject ? snapshot(row.subject) : undefined;
       const e = await failure(row.call, /Async$/.test(row.api));
       expect(e).toBeInstanceOf(row.cls);
@@ -351,4 +368,97 @@ describe('bad input through every entry point (reliability contract)', () => {
       if (row.subject) expect(snapshot(row.subject)).toEqual(before);
     });
   }
+});
+
+// ---- not bad input: SharedArrayBuffer-backed arrays work and give the numbers ordinary buffers give;
+// exact in-place calls (y is x, dx is dy) are allowed by the kernel headers.
+function shared<T extends FloatArray>(a: T): T {
+  const C = a.constructor as { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number };
+  const out = new C(new SharedArrayBuffer(a.length * C.BYTES_PER_ELEMENT));
+  out.set(a);
+  return out;
+}
+const same = (a: ArrayLike<number>, b: ArrayLike<number>) => expect(Array.from(a)).toEqual(Array.from(b));
+
+describe('SharedArrayBuffer-backed inputs and outputs work', () => {
+  const layout = { shape: [6, 5, 7], axis: 1 };
+  for (const Arr of [Float32Array, Float64Array]) {
+    it(`nk.kernels.* sync and Async (${Arr.name})`, async () => {
+      const x = Arr.from(uniform(210, 11, -2, 3));
+      const gamma = Arr.from(uniform(5, 12, 0.5, 2));
+      const beta = Arr.from(uniform(5, 13));
+      const dy = Arr.from(uniform(210, 14));
+      const ref = nk.kernels.batchNormTrain(x, layout, { gamma, beta });
+      const sx = shared(x);
+      const out = { y: shared(new Arr(210)), mean: shared(new Arr(5)), variance: shared(new Arr(5)), invStd: shared(new Arr(5)) };
+      const got = nk.kernels.batchNormTrain(sx, layout, { gamma: shared(gamma), beta: shared(beta), out });
+      expect(got.y).toBe(out.y);
+      for (const k of ['y', 'mean', 'variance', 'invStd'] as const) same(got[k], ref[k]);
+      const gotAsync = await nk.kernels.batchNormTrainAsync(sx, layout, { gamma: shared(gamma), beta: shared(beta) });
+      for (const k of ['y', 'mean', 'variance', 'invStd'] as const) same(gotAsync[k], ref[k]);
+      same(x, sx); // input untouched
+      const inferRef = nk.kernels.batchNormInfer(x, layout, { mean: ref.mean, variance: ref.variance, gamma, beta });
+      same(nk.kernels.batchNormInfer(sx, layout, { mean: shared(ref.mean), variance: shared(ref.variance), gamma: shared(gamma), beta: shared(beta), out: shared(new Arr(210)) }), inferRef);
+      same(await nk.kernels.batchNormInferAsync(sx, layout, { mean: shared(ref.mean), variance: shared(ref.variance), gamma, beta }), inferRef);
+      const backRef = nk.kernels.batchNormBackward(dy, x, layout, { mean: ref.mean, invStd: ref.invStd, gamma });
+      const back = await nk.kernels.batchNormBackwardAsync(shared(dy), sx, layout, { mean: shared(ref.mean), invStd: shared(ref.invStd), gamma: shared(gamma) });
+      for (const k of ['dx', 'dgamma', 'dbeta'] as const) same(back[k], backRef[k]);
+      const statsRef = nk.kernels.channelStats(x, layout);
+      const stats = await nk.kernels.channelStatsAsync(sx, layout, { out: { mean: shared(new Arr(5)), variance: shared(new Arr(5)) } });
+      same(stats.mean, statsRef.mean);
+      same(stats.variance, statsRef.variance);
+    });
+  }
+
+  it('the raw binding', async () => {
+    const x = f32(24, 21);
+    const [m1, v1, m2, v2] = [new Float32Array(4), new Float32Array(4), shared(new Float32Array(4)), shared(new Float32Array(4))];
+    native.channelStats(x, 2, 4, 3, m1, v1);
+    native.channelStats(shared(x), 2, 4, 3, m2, v2);
+    same(m2, m1);
+    same(v2, v1);
+    const y1 = new Float32Array(24);
+    const y2 = shared(new Float32Array(24));
+    native.batchNormInfer(x, 2, 4, 3, null, null, m1, v1, 1e-3, y1);
+    await native.batchNormInferAsync(shared(x), 2, 4, 3, null, null, m2, v2, 1e-3, y2);
+    same(y2, y1);
+  });
+
+  it('the layer (apply, applyAsync, training) and the optimizer', async () => {
+    const data = f32(4 * 5 * 3, 22);
+    const a = new nk.layers.BatchNormalization({ momentum: 0.5 });
+    const b = new nk.layers.BatchNormalization({ momentum: 0.5 });
+    const xa = nk.tensor(data, [4, 5, 3]);
+    const xb = new nk.Tensor(shared(data), [4, 5, 3]);
+    same(b.apply(xb, { training: true }).data, a.apply(xa, { training: true }).data);
+    same((await b.applyAsync(xb, { training: true })).data, (await a.applyAsync(xa, { training: true })).data);
+    same((await b.applyAsync(xb)).data, a.apply(xa).data);
+    const g = f32(3, 23);
+    new nk.optimizers.SGD({ learningRate: 0.1 }).applyGradients([[nk.tensor(g), a.gamma!]]);
+    new nk.optimizers.SGD({ learningRate: 0.1 }).applyGradients([[new nk.Tensor(shared(g), [3]), b.gamma!]]);
+    expect(b.getWeights().map((w) => Array.from(w.data))).toEqual(a.getWeights().map((w) => Array.from(w.data)));
+  });
+});
+
+describe('exact in-place calls are allowed', () => {
+  it('kernels: out.y is x (train, infer), out.dx is dy (backward); raw binding likewise', async () => {
+    const layout = { shape: [8, 3] };
+    const x = f32(24, 31);
+    const ref = nk.kernels.batchNormTrain(x, layout);
+    const inPlace = x.slice();
+    expect(nk.kernels.batchNormTrain(inPlace, layout, { out: { y: inPlace } }).y).toBe(inPlace);
+    same(inPlace, ref.y);
+    const inferRef = nk.kernels.batchNormInfer(x, layout, { mean: ref.mean, variance: ref.variance });
+    const inPlace2 = x.slice();
+    await nk.kernels.batchNormInferAsync(inPlace2, layout, { mean: ref.mean, variance: ref.variance, out: inPlace2 });
+    same(inPlace2, inferRef);
+    const dy = f32(24, 32);
+    const backRef = nk.kernels.batchNormBackward(dy, x, layout, { mean: ref.mean, invStd: ref.invStd });
+    const dyInPlace = dy.slice();
+    nk.kernels.batchNormBackward(dyInPlace, x, layout, { mean: ref.mean, invStd: ref.invStd, out: { dx: dyInPlace } });
+    same(dyInPlace, backRef.dx);
+    const raw = x.slice();
+    native.batchNormInfer(raw, 8, 3, 1, null, null, ref.mean, ref.variance, 1e-3, raw);
+    same(raw, inferRef);
+  });
 });
