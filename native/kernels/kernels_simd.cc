@@ -41,34 +41,51 @@ int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 // per-channel coefficients. Each has a vector form and a scalar form with the
 // same roundings.
 
-// Statistics of x about a shift p (a sample of the channel):
-//   s = sum (x - p),  q = sum (x - p)^2.
-// See ChannelStatsT for why the shift and how chunks are merged.
+// Statistics of x about a shift p (a value of the channel, so of dtype T):
+//   s = sum d,  q = sum d^2,  d = x - p rounded to T, then widened to double.
+// Subtracting in T first is one native op instead of two widened ones. For
+// the values of a channel near p (within a factor 2 of it) x - p is exact
+// (Sterbenz); otherwise d carries one rounding, 2^-24 relative for float,
+// which moves M2 by at most 2 * 2^-24 * sqrt(q * M2), i.e. a relative
+// 1.2e-7 * sqrt(1 + ((mean - p)/std)^2). See ComputeStats for the rest.
+template <class T>
 struct StatsOp {
+  using NV = typename Native<T>::V;
   static constexpr bool kTwoInputs = false;
-  static void Step(DVec x, DVec, DVec p, DVec& s, DVec& q) {
-    const DVec d = Sub(x, p);
-    s = Add(s, d);
-    q = MulAdd(d, d, q);
+  static void Step(NV x, NV, NV p, DVec* s, DVec* q) {
+    DVec d[kIn<T>];
+    Native<T>::Widen(Native<T>::Sub(x, p), d);
+    for (int h = 0; h < kIn<T>; ++h) {
+      s[h] = Add(s[h], d[h]);
+      q[h] = MulAdd(d[h], d[h], q[h]);
+    }
   }
-  static void Step1(double x, double, double p, double& s, double& q) {
-    const double d = x - p;
+  static void Step1(T x, T, T p, double& s, double& q) {
+    const double d = static_cast<double>(static_cast<T>(x - p));
     s += d;
     q = MulAddScalar(d, d, q);
   }
 };
 
-// The backward sums, inputs (dy, x), p = mean:
-//   s = sum dy,  q = sum dy * (x - mean).
+// The backward sums, inputs (dy, x), p = mean (dtype T):
+//   s = sum dy,  q = sum dy * (x - mean),  x - mean rounded to T as above.
+template <class T>
 struct GradSumsOp {
+  using NV = typename Native<T>::V;
   static constexpr bool kTwoInputs = true;
-  static void Step(DVec dy, DVec x, DVec m, DVec& s, DVec& q) {
-    s = Add(s, dy);
-    q = MulAdd(dy, Sub(x, m), q);
+  static void Step(NV dy, NV x, NV m, DVec* s, DVec* q) {
+    DVec g[kIn<T>], d[kIn<T>];
+    Native<T>::Widen(dy, g);
+    Native<T>::Widen(Native<T>::Sub(x, m), d);
+    for (int h = 0; h < kIn<T>; ++h) {
+      s[h] = Add(s[h], g[h]);
+      q[h] = MulAdd(g[h], d[h], q[h]);
+    }
   }
-  static void Step1(double dy, double x, double m, double& s, double& q) {
-    s += dy;
-    q = MulAddScalar(dy, x - m, q);
+  static void Step1(T dy, T x, T m, double& s, double& q) {
+    const double g = static_cast<double>(dy);
+    s += g;
+    q = MulAddScalar(g, static_cast<double>(static_cast<T>(x - m)), q);
   }
 };
 
@@ -128,25 +145,26 @@ inline double Second(const T* b, int64_t i) {
 // Adds the sums of a run of `len` values to *s_out, *q_out. Two input vectors
 // per iteration into independent accumulators hide the add latency.
 template <class T, class Op>
-void SumRunNchw(const T* a, const T* b, int64_t len, double p, double* s_out,
+void SumRunNchw(const T* a, const T* b, int64_t len, T p, double* s_out,
                 double* q_out) {
+  using NV = typename Native<T>::V;
   constexpr int kN = kIn<T>;
   constexpr int64_t kL = kLanes<T>;
-  const DVec pv = Set1(p);
+  const NV pv = Native<T>::Set1(p);
   DVec s[2 * kN], q[2 * kN];
   for (int k = 0; k < 2 * kN; ++k) s[k] = q[k] = Zero();
   int64_t i = 0;
   for (; i + 2 * kL <= len; i += 2 * kL) {
     for (int u = 0; u < 2; ++u) {
-      DVec va[kN], vb[kN];
-      LoadInputs<T, Op>(a, b, i + u * kL, va, vb);
-      for (int h = 0; h < kN; ++h) Op::Step(va[h], vb[h], pv, s[u * kN + h], q[u * kN + h]);
+      const NV va = Native<T>::Load(a + i + u * kL);
+      const NV vb = Op::kTwoInputs ? Native<T>::Load(b + i + u * kL) : va;
+      Op::Step(va, vb, pv, s + u * kN, q + u * kN);
     }
   }
   if (i + kL <= len) {
-    DVec va[kN], vb[kN];
-    LoadInputs<T, Op>(a, b, i, va, vb);
-    for (int h = 0; h < kN; ++h) Op::Step(va[h], vb[h], pv, s[h], q[h]);
+    const NV va = Native<T>::Load(a + i);
+    const NV vb = Op::kTwoInputs ? Native<T>::Load(b + i) : va;
+    Op::Step(va, vb, pv, s, q);
     i += kL;
   }
   for (int k = 1; k < 2 * kN; ++k) {
@@ -155,7 +173,7 @@ void SumRunNchw(const T* a, const T* b, int64_t len, double p, double* s_out,
   }
   double sr = SumLanes(s[0]);
   double qr = SumLanes(q[0]);
-  for (; i < len; ++i) Op::Step1(static_cast<double>(a[i]), Second<Op>(b, i), p, sr, qr);
+  for (; i < len; ++i) Op::Step1(a[i], Op::kTwoInputs ? b[i] : a[i], p, sr, qr);
   *s_out += sr;
   *q_out += qr;
 }
@@ -184,30 +202,64 @@ void ApplyRunNchw(const T* a, const T* b, T* y, int64_t len, const double* c) {
 // k * stride; position j has parameter par[j] and accumulators s[j], q[j]
 // (or coefficients coef[k * kRowMaxPattern + j]). Positions past the last
 // whole input vector of a segment go through the scalar form.
+//
+// Reductions walk kSegBlock segments at a time in strips of two input
+// vectors: a strip's accumulators stay in registers for all kSegBlock
+// segments and touch the L1 arrays once, instead of a load and a store per
+// segment (which capped channels-last statistics at ~60% of the bandwidth).
+constexpr int64_t kSegBlock = 8;
+
+// Input vectors per strip: as many as leave the accumulators in registers
+// (32 vector registers with AVX-512, 16 otherwise).
+constexpr int kStrip = kDLanes == 8 ? 4 : 2;
+
+// Accumulates segments [k0, k1) over positions [j, j + kV * kLanes<T>).
+template <class T, class Op, int kV>
+inline void SumStrip(const T* a, const T* b, int64_t stride, int64_t k0, int64_t k1,
+                     int64_t j, const T* par, double* s, double* q) {
+  using NV = typename Native<T>::V;
+  constexpr int kN = kIn<T>;
+  constexpr int64_t kL = kLanes<T>;
+  DVec sv[kV * kN], qv[kV * kN];
+  NV pv[kV];
+  for (int h = 0; h < kV * kN; ++h) {
+    sv[h] = LoadD(s + j + h * kDLanes);
+    qv[h] = LoadD(q + j + h * kDLanes);
+  }
+  for (int u = 0; u < kV; ++u) pv[u] = Native<T>::Load(par + j + u * kL);
+  for (int64_t k = k0; k < k1; ++k) {
+    const T* ra = a + k * stride + j;
+    const T* rb = b + k * stride + j;
+    for (int u = 0; u < kV; ++u) {
+      const NV va = Native<T>::Load(ra + u * kL);
+      const NV vb = Op::kTwoInputs ? Native<T>::Load(rb + u * kL) : va;
+      Op::Step(va, vb, pv[u], sv + u * kN, qv + u * kN);
+    }
+  }
+  for (int h = 0; h < kV * kN; ++h) {
+    StoreD(s + j + h * kDLanes, sv[h]);
+    StoreD(q + j + h * kDLanes, qv[h]);
+  }
+}
 
 template <class T, class Op>
 void SumRowsNhwc(const T* a, const T* b, int64_t stride, int64_t segs,
-                 int64_t len, const double* par, double* s, double* q) {
-  constexpr int kN = kIn<T>;
+                 int64_t len, const T* par, double* s, double* q) {
   constexpr int64_t kL = kLanes<T>;
-  for (int64_t k = 0; k < segs; ++k) {
-    const T* ra = a + k * stride;
-    const T* rb = b + k * stride;
+  const int64_t vec_len = len / kL * kL;
+  for (int64_t k0 = 0; k0 < segs; k0 += kSegBlock) {
+    const int64_t k1 = Min(segs, k0 + kSegBlock);
     int64_t j = 0;
-    for (; j + kL <= len; j += kL) {
-      DVec va[kN], vb[kN];
-      LoadInputs<T, Op>(ra, rb, j, va, vb);
-      for (int h = 0; h < kN; ++h) {
-        const int64_t off = j + h * kDLanes;
-        DVec sv = LoadD(s + off);
-        DVec qv = LoadD(q + off);
-        Op::Step(va[h], vb[h], LoadD(par + off), sv, qv);
-        StoreD(s + off, sv);
-        StoreD(q + off, qv);
-      }
+    for (; j + kStrip * kL <= vec_len; j += kStrip * kL) {
+      SumStrip<T, Op, kStrip>(a, b, stride, k0, k1, j, par, s, q);
     }
-    for (; j < len; ++j) {
-      Op::Step1(static_cast<double>(ra[j]), Second<Op>(rb, j), par[j], s[j], q[j]);
+    for (; j < vec_len; j += kL) SumStrip<T, Op, 1>(a, b, stride, k0, k1, j, par, s, q);
+    for (int64_t k = k0; k < k1; ++k) {
+      const T* ra = a + k * stride;
+      const T* rb = b + k * stride;
+      for (j = vec_len; j < len; ++j) {
+        Op::Step1(ra[j], Op::kTwoInputs ? rb[j] : ra[j], par[j], s[j], q[j]);
+      }
     }
   }
 }
@@ -289,7 +341,7 @@ struct SumsArgs {
   const Plan* plan;
   // Per-channel parameter (the mean for GradSumsOp); nullptr: use a sample of
   // the item's data as the shift (StatsOp).
-  const double* param;
+  const T* param;
   // [groups][channels][3]: StatsOp writes (n, mean, M2) of the item;
   // GradSumsOp writes (n, s, q).
   double* part;
@@ -307,7 +359,7 @@ void SumsItem(void* ctx, int64_t item) {
   const ItemRange r = RangeOf(p, channels, item);
   const int64_t nb = r.c1 - r.c0;
 
-  alignas(64) double par[kRunMaxBlockChannels];
+  alignas(64) T par[kRunMaxBlockChannels];
   alignas(64) double s[kRunMaxBlockChannels];
   alignas(64) double q[kRunMaxBlockChannels];
   for (int64_t k = 0; k < nb; ++k) s[k] = q[k] = 0.0;
@@ -317,9 +369,8 @@ void SumsItem(void* ctx, int64_t item) {
     const int64_t o0 = r.u0 / p.pieces;
     const int64_t i0 = (r.u0 % p.pieces) * p.piece_len;
     for (int64_t k = 0; k < nb; ++k) {
-      par[k] = args.param != nullptr
-                   ? args.param[r.c0 + k]
-                   : static_cast<double>(args.a[((o0 * channels) + r.c0 + k) * inner + i0]);
+      par[k] = args.param != nullptr ? args.param[r.c0 + k]
+                                     : args.a[((o0 * channels) + r.c0 + k) * inner + i0];
     }
     for (int64_t u = r.u0; u < r.u1; ++u) {
       const int64_t o = u / p.pieces;
@@ -336,12 +387,10 @@ void SumsItem(void* ctx, int64_t item) {
     const int64_t base = r.u0 * p.row_len;
     n = rows * inner;
     for (int64_t k = 0; k < nb; ++k) {
-      par[k] = args.param != nullptr
-                   ? args.param[r.c0 + k]
-                   : static_cast<double>(args.a[base + (r.c0 + k) * inner]);
+      par[k] = args.param != nullptr ? args.param[r.c0 + k] : args.a[base + (r.c0 + k) * inner];
     }
     const RowWalk w = RowWalkOf<T>(p, l, r);
-    alignas(64) double ppar[kRowMaxPattern];
+    alignas(64) T ppar[kRowMaxPattern];
     alignas(64) double ps[kRowMaxPattern];
     alignas(64) double pq[kRowMaxPattern];
     for (int64_t j = 0; j < w.len; ++j) {
@@ -375,7 +424,7 @@ void SumsItem(void* ctx, int64_t item) {
     if (args.param == nullptr) {
       // Shifted sums to the item's (n, mean, M2); see ChannelStatsT.
       const double m2 = q[k] - s[k] * (s[k] / dn);
-      out[1] = par[k] + s[k] / dn;
+      out[1] = static_cast<double>(par[k]) + s[k] / dn;
       out[2] = m2 < 0.0 ? 0.0 : m2;  // clamps rounding below 0; NaN data stays NaN
     } else {
       out[1] = s[k];
@@ -513,7 +562,7 @@ template <class T>
 void ComputeStats(const T* x, const Layout& l, const Plan& p, double* mean_d, double* var_d) {
   Scratch part(p.groups * l.channels * 3);
   SumsArgs<T> sums{x, x, l, &p, nullptr, part.data()};
-  ParallelFor(p.groups * p.blocks, l.count(), &SumsItem<T, StatsOp>, &sums);
+  ParallelFor(p.groups * p.blocks, l.count(), &SumsItem<T, StatsOp<T>>, &sums);
   MergeArgs m{part.data(), p.groups, l.channels, true, mean_d, var_d};
   Merge(m);
 }
@@ -609,8 +658,8 @@ void BackwardT(const T* dy, const T* x, Layout l, const T* gamma, const T* mean,
   if (need_sums) {
     for (int64_t c = 0; c < channels; ++c) mean_d[c] = static_cast<double>(mean[c]);
     Scratch part(p.groups * channels * 3);
-    SumsArgs<T> sums{dy, x, l, &p, mean_d, part.data()};
-    ParallelFor(p.groups * p.blocks, l.count(), &SumsItem<T, GradSumsOp>, &sums);
+    SumsArgs<T> sums{dy, x, l, &p, mean, part.data()};
+    ParallelFor(p.groups * p.blocks, l.count(), &SumsItem<T, GradSumsOp<T>>, &sums);
     MergeArgs m{part.data(), p.groups, channels, false, sdy, sdyx};
     Merge(m);
     for (int64_t c = 0; c < channels; ++c) {
