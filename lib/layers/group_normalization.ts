@@ -1,7 +1,7 @@
 import type { Constraint, ConstraintConfig, ConstraintIdentifier } from '../constraints.js';
 import { rangeError, typeError } from '../errors.js';
 import type { Initializer, InitializerConfig, InitializerIdentifier } from '../initializers.js';
-import { groupNormOp } from '../ops/group_norm.js';
+import { groupNormAsync, groupNormOp } from '../ops/group_norm.js';
 import type { Regularizer, RegularizerConfig, RegularizerIdentifier } from '../regularizers.js';
 import type { Tensor } from '../tensor.js';
 import type { Variable } from '../variable.js';
@@ -170,6 +170,13 @@ export class GroupNormalization extends Layer {
     const gamma = this.gamma ? this.gamma.read() : null;
     const beta = this.beta ? this.beta.read() : null;
     return groupNormOp(x, this.channelAxis, this.groupCount, gamma, beta, this.epsilon);
+  }
+
+  /** The forward on the thread pool (statistics and normalization in `batchNormTrainAsync`); weights copied at call time. */
+  protected override callAsync(x: Tensor, _options: ApplyOptions): Promise<Tensor> {
+    const gamma = this.gamma ? this.gamma.read() : null;
+    const beta = this.beta ? this.beta.read() : null;
+    return groupNormAsync(x, this.channelAxis, this.groupCount, gamma, beta, this.epsilon);
   }
 
   override getConfig(): GroupNormalizationConfig {

@@ -2,7 +2,7 @@ import { getConstraint, type Constraint, type ConstraintConfig, type ConstraintI
 import { describe, rangeError, typeError } from '../errors.js';
 import { getInitializer, type Initializer, type InitializerConfig, type InitializerIdentifier } from '../initializers.js';
 import { resolveAxes } from '../layout.js';
-import { layerNormOp } from '../ops/layer_norm.js';
+import { layerNormAsync, layerNormOp } from '../ops/layer_norm.js';
 import { getRegularizer, type Regularizer, type RegularizerConfig, type RegularizerIdentifier } from '../regularizers.js';
 import type { Tensor } from '../tensor.js';
 import type { Variable } from '../variable.js';
@@ -236,6 +236,13 @@ export class LayerNormalization extends Layer {
     const gamma = this.gamma ? this.gamma.read() : null;
     const beta = this.beta ? this.beta.read() : null;
     return layerNormOp(x, this.axes, gamma, beta, this.epsilon, this.rmsScaling);
+  }
+
+  /** The forward on the thread pool (statistics and normalization in `batchNormTrainAsync`); weights copied at call time. */
+  protected override callAsync(x: Tensor, _options: ApplyOptions): Promise<Tensor> {
+    const gamma = this.gamma ? this.gamma.read() : null;
+    const beta = this.beta ? this.beta.read() : null;
+    return layerNormAsync(x, this.axes, gamma, beta, this.epsilon, this.rmsScaling);
   }
 
   override getConfig(): LayerNormalizationConfig {

@@ -10,11 +10,36 @@
  * the per-channel gamma/beta are applied here, and the backward runs the
  * native batch-norm backward on `g = dy * gamma` as in layer normalization.
  */
-import { allocate } from '../dtype.js';
+import { allocate, type FloatArray } from '../dtype.js';
+import { native } from '../native.js';
 import { recordOp } from '../tape.js';
 import { Tensor } from '../tensor.js';
-import { dataAs, inversePerm, normalizeRows, normalizeRowsBackward, toTensorLike } from './layer_norm.js';
+import { dataAs, normalizeRows, normalizeRowsBackward, toTensorLike, unpermute } from './layer_norm.js';
 import { transposeRaw } from './shape.js';
+
+/** [0, axis, the other axes in order], or null when the channel axis is already 1. */
+function groupPerm(rank: number, axis: number): number[] | null {
+  if (axis === 1) return null;
+  return [0, axis, ...Array.from({ length: rank }, (_, d) => d).filter((d) => d !== 0 && d !== axis)];
+}
+
+/** Applies per-channel gamma/beta in place to rows of [perGroup, spatial] blocks (row r holds group r % groups). */
+function groupAffine(y: FloatArray, groups: number, perGroup: number, spatial: number, gd: FloatArray | null, bd: FloatArray | null): FloatArray {
+  if (!gd && !bd) return y;
+  const rowLength = perGroup * spatial;
+  const rows = y.length / rowLength;
+  for (let r = 0; r < rows; r++) {
+    const c0 = (r % groups) * perGroup;
+    for (let cg = 0; cg < perGroup; cg++) {
+      const c = c0 + cg;
+      const scale = gd ? gd[c] : 1;
+      const shift = bd ? bd[c] : 0;
+      const base = r * rowLength + cg * spatial;
+      for (let s = 0; s < spatial; s++) y[base + s] = y[base + s] * scale + shift;
+    }
+  }
+  return y;
+}
 
 /**
  * Differentiable group normalization:
@@ -42,7 +67,7 @@ export function groupNormOp(x: Tensor, axis: number, groups: number, gamma: Tens
   const channels = shape[axis];
   const perGroup = channels / groups;
   const spatial = shape.reduce((p, d, i) => (i === 0 || i === axis ? p : p * d), 1);
-  const perm = axis === 1 ? null : [0, axis, ...shape.map((_, d) => d).filter((d) => d !== 0 && d !== axis)];
+  const perm = groupPerm(shape.length, axis);
   const inputs = [x];
   if (gamma) inputs.push(gamma);
   if (beta) inputs.push(beta);
@@ -58,21 +83,7 @@ export function groupNormOp(x: Tensor, axis: number, groups: number, gamma: Tens
   const { xhat, ...stats } = normalizeRows(data, layout, epsilon);
   const gd = gamma?.data;
   const bd = beta?.data;
-  const y = xhat;
-  if (gd || bd) {
-    for (let r = 0; r < rows; r++) {
-      const c0 = (r % groups) * perGroup;
-      for (let cg = 0; cg < perGroup; cg++) {
-        const c = c0 + cg;
-        const scale = gd ? gd[c] : 1;
-        const shift = bd ? bd[c] : 0;
-        const base = r * rowLength + cg * spatial;
-        for (let s = 0; s < spatial; s++) y[base + s] = y[base + s] * scale + shift;
-      }
-    }
-  }
-  const permutedShape = perm ? perm.map((d) => shape[d]) : shape;
-  const out = perm ? transposeRaw(new Tensor(y, permutedShape), inversePerm(perm)) : new Tensor(y, shape);
+  const out = unpermute(groupAffine(xhat, groups, perGroup, spatial, gd ?? null, bd ?? null), shape, perm);
 
   recordOp('GroupNorm', inputs, [out], ([dy]) => {
     const dyData = perm ? transposeRaw(new Tensor(dataAs(dy!, x), shape), perm).data : dataAs(dy!, x);
@@ -102,11 +113,40 @@ export function groupNormOp(x: Tensor, axis: number, groups: number, gamma: Tens
       }
     }
     const { dx } = normalizeRowsBackward(g, data, layout, stats);
-    const dxTensor = perm ? transposeRaw(new Tensor(dx, permutedShape), inversePerm(perm)) : new Tensor(dx, shape);
-    const grads: (Tensor | null)[] = [dxTensor];
+    const grads: (Tensor | null)[] = [unpermute(dx, shape, perm)];
     if (gamma) grads.push(toTensorLike(dgamma!, gamma.shape, gamma));
     if (beta) grads.push(toTensorLike(dbeta!, beta.shape, beta));
     return grads;
   });
   return out;
+}
+
+/**
+ * The forward of {@link groupNormOp} with the statistics and normalization
+ * on the libuv thread pool; gamma/beta (copied at call time) are applied
+ * after it. Not recorded by gradient tapes.
+ * @param x input (the same preconditions as {@link groupNormOp})
+ * @param axis channel axis (non-negative, not 0)
+ * @param groups number of groups
+ * @param gamma per-channel scale or null
+ * @param beta per-channel offset or null
+ * @param epsilon added to the variance
+ * @returns a Promise of the normalized tensor
+ * @example
+ * const y = await groupNormAsync(x, 3, 4, gamma.read(), beta.read(), 1e-3);
+ */
+export async function groupNormAsync(x: Tensor, axis: number, groups: number, gamma: Tensor | null, beta: Tensor | null, epsilon: number): Promise<Tensor> {
+  const shape = x.shape;
+  if (x.size === 0) return new Tensor(allocate(x.dtype, 0), shape);
+  const perGroup = shape[axis] / groups;
+  const spatial = shape.reduce((p, d, i) => (i === 0 || i === axis ? p : p * d), 1);
+  const perm = groupPerm(shape.length, axis);
+  const gd = gamma ? gamma.data.slice() : null;
+  const bd = beta ? beta.data.slice() : null;
+  const data = perm ? transposeRaw(x, perm).data : x.data.slice();
+  const rows = shape[0] * groups;
+  const xhat = allocate(x.dtype, data.length);
+  const stat = () => allocate(x.dtype, rows);
+  await native.batchNormTrainAsync(data, 1, rows, perGroup * spatial, null, null, epsilon, xhat, stat(), stat(), stat());
+  return unpermute(groupAffine(xhat, groups, perGroup, spatial, gd, bd), shape, perm);
 }

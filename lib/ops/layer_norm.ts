@@ -144,13 +144,63 @@ export function toTensorLike(acc: Float64Array, shape: readonly number[], like: 
   return new Tensor(out, shape);
 }
 
-/** Inverse of a permutation. */
+/**
+ * Inverse of a permutation.
+ * @param perm a permutation of [0, n)
+ * @returns q with q[perm[i]] = i
+ * @example
+ * inversePerm([0, 2, 1]); // [0, 2, 1]
+ */
 export function inversePerm(perm: readonly number[]): number[] {
   const inv = new Array<number>(perm.length);
   perm.forEach((p, i) => {
     inv[p] = i;
   });
   return inv;
+}
+
+/**
+ * `data` (in the permuted order `perm` gave, or x's own when null) as a tensor of `shape`.
+ * @param data values in the permuted order
+ * @param shape the unpermuted shape
+ * @param perm the permutation applied, or null
+ * @returns the tensor in `shape`'s order
+ * @example
+ * unpermute(y, x.shape, [0, 2, 1]);
+ */
+export function unpermute(data: FloatArray, shape: readonly number[], perm: readonly number[] | null): Tensor {
+  if (!perm) return new Tensor(data, shape);
+  return transposeRaw(new Tensor(data, perm.map((d) => shape[d])), inversePerm(perm));
+}
+
+/** Applies gamma/beta (index o * inner + i) to xhat in place; with rmsScaling, y = x * invStd * gamma. */
+function layerAffine(
+  xhat: FloatArray,
+  data: FloatArray,
+  layout: ChannelLayout,
+  invStd: FloatArray,
+  gd: FloatArray | null,
+  bd: FloatArray | null,
+  rmsScaling: boolean,
+): FloatArray {
+  const { outer, channels, inner } = layout;
+  const y = xhat;
+  if (rmsScaling) {
+    for (let o = 0; o < outer; o++)
+      for (let c = 0; c < channels; c++) {
+        const base = (o * channels + c) * inner;
+        const s = invStd[c];
+        for (let i = 0; i < inner; i++) y[base + i] = data[base + i] * s * (gd ? gd[o * inner + i] : 1);
+      }
+  } else if (gd || bd) {
+    for (let o = 0; o < outer; o++)
+      for (let c = 0; c < channels; c++) {
+        const base = (o * channels + c) * inner;
+        const p0 = o * inner;
+        for (let i = 0; i < inner; i++) y[base + i] = y[base + i] * (gd ? gd[p0 + i] : 1) + (bd ? bd[p0 + i] : 0);
+      }
+  }
+  return y;
 }
 
 /**
@@ -203,24 +253,7 @@ export function layerNormOp(
   const { mean, invStd } = stats;
   const gd = gamma?.data;
   const bd = beta?.data;
-  const y = xhat;
-  if (rmsScaling) {
-    for (let o = 0; o < outer; o++)
-      for (let c = 0; c < channels; c++) {
-        const base = (o * channels + c) * inner;
-        const s = invStd[c];
-        for (let i = 0; i < inner; i++) y[base + i] = data[base + i] * s * (gd ? gd[o * inner + i] : 1);
-      }
-  } else if (gd || bd) {
-    for (let o = 0; o < outer; o++)
-      for (let c = 0; c < channels; c++) {
-        const base = (o * channels + c) * inner;
-        const p0 = o * inner;
-        for (let i = 0; i < inner; i++) y[base + i] = y[base + i] * (gd ? gd[p0 + i] : 1) + (bd ? bd[p0 + i] : 0);
-      }
-  }
-  const permutedShape = perm ? perm.map((d) => x.shape[d]) : x.shape;
-  const out = perm ? transposeRaw(new Tensor(y, permutedShape), inversePerm(perm)) : new Tensor(y, x.shape);
+  const out = unpermute(layerAffine(xhat, data, layout, invStd, gd ?? null, bd ?? null, rmsScaling), x.shape, perm);
 
   recordOp('LayerNorm', inputs, [out], ([dy]) => {
     const dyData = perm ? transposeRaw(new Tensor(dataAs(dy!, x), x.shape), perm).data : dataAs(dy!, x);
@@ -255,11 +288,48 @@ export function layerNormOp(
           for (let i = 0; i < inner; i++) dx[base + i] += a * (1 - s * s * m * (data[base + i] - m));
         }
     }
-    const dxTensor = perm ? transposeRaw(new Tensor(dx, permutedShape), inversePerm(perm)) : new Tensor(dx, x.shape);
-    const grads: (Tensor | null)[] = [dxTensor];
+    const grads: (Tensor | null)[] = [unpermute(dx, x.shape, perm)];
     if (gamma) grads.push(toTensorLike(dgamma!, gamma.shape, gamma));
     if (beta) grads.push(toTensorLike(dbeta!, beta.shape, beta));
     return grads;
   });
   return out;
+}
+
+/**
+ * The forward of {@link layerNormOp} with the statistics and normalization
+ * on the libuv thread pool (`batchNormTrainAsync`); gamma/beta are applied
+ * after it. Not recorded by gradient tapes. gamma/beta are copied at call
+ * time, so an optimizer step during the await does not change the result.
+ * @param x input (the same preconditions as {@link layerNormOp})
+ * @param axes normalized axes (sorted, non-negative)
+ * @param gamma scale or null
+ * @param beta offset or null
+ * @param epsilon added to the variance
+ * @param rmsScaling Keras 3's rms_scaling formula
+ * @returns a Promise of the normalized tensor
+ * @example
+ * const y = await layerNormAsync(x, [1], gamma.read(), beta.read(), 1e-3);
+ */
+export async function layerNormAsync(
+  x: Tensor,
+  axes: readonly number[],
+  gamma: Tensor | null,
+  beta: Tensor | null,
+  epsilon: number,
+  rmsScaling = false,
+): Promise<Tensor> {
+  const { perm, layout } = layerNormView(x.shape, axes);
+  if (x.size === 0) return new Tensor(allocate(x.dtype, 0), x.shape);
+  const gd = gamma ? gamma.data.slice() : null;
+  const bd = beta ? beta.data.slice() : null;
+  // A copy either way: the caller may write into x while the kernel runs.
+  const data = perm ? transposeRaw(x, perm).data : x.data.slice();
+  const { channels } = layout;
+  const xhat = allocate(x.dtype, data.length);
+  const mean = allocate(x.dtype, channels);
+  const variance = allocate(x.dtype, channels);
+  const invStd = allocate(x.dtype, channels);
+  await native.batchNormTrainAsync(data, layout.outer, channels, layout.inner, null, null, epsilon, xhat, mean, variance, invStd);
+  return unpermute(layerAffine(xhat, data, layout, invStd, gd, bd, rmsScaling), x.shape, perm);
 }

@@ -99,6 +99,14 @@ describe('GroupNormalization#apply', () => {
     expectClose(y.data, refGroupNorm(x.data, [4, 8, 8, 16], -1, 4, null, null, 1e-5), 1e-3, 2e-3);
   });
 
+  it('gives the same result through applyAsync (thread-pool kernel), channels-last and channels-first', async () => {
+    for (const [shape, axis] of [[[2, 3, 4, 6], -1], [[2, 6, 3, 4], 1]] as const) {
+      const x = input(shape as unknown as number[], 4, -2, 3, 'float32');
+      const gn = new GroupNormalization({ groups: 3, axis, gammaInitializer: randomInit(1, 0.5, 1.5), betaInitializer: randomInit(2, -1, 1) });
+      expect(values(await gn.applyAsync(x))).toEqual(values(gn.apply(x)));
+    }
+  });
+
   it('creates per-channel gamma/beta per center/scale, and handles an empty batch', () => {
     const gn = new GroupNormalization({ groups: 2, scale: false });
     const y = gn.apply(nk.zeros([0, 3, 4]));

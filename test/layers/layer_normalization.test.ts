@@ -133,6 +133,18 @@ describe('LayerNormalization#apply', () => {
     expect(empty.shape).toEqual([0, 4]);
   });
 
+  it('gives the same result through applyAsync (thread-pool kernel), in place and transposed, with rmsScaling', async () => {
+    for (const [shape, axis, rmsScaling] of [[[5, 9], -1, false], [[2, 5, 3], 1, false], [[3, 4, 5], [0, 2], true]] as const) {
+      const x = input(shape as unknown as number[], 4, -2, 3, 'float32');
+      const ln = new LayerNormalization({ axis: axis as number | number[], rmsScaling, gammaInitializer: randomInit(1, 0.5, 1.5), betaInitializer: randomInit(2, -1, 1) });
+      const sync = ln.apply(x);
+      const pending = ln.applyAsync(x);
+      x.data.fill(0); // the kernel works on a copy: writing x after the call does not change the result
+      expect(values(await pending)).toEqual(values(sync));
+    }
+    expect((await new LayerNormalization().applyAsync(nk.zeros([0, 3]))).shape).toEqual([0, 3]);
+  });
+
   it('casts inputs to the layer dtype', () => {
     const ln = new LayerNormalization({ dtype: 'float64' });
     const y = ln.apply(input([2, 3], 1, -1, 1, 'float32'));
