@@ -211,7 +211,12 @@ Scales<T> MakeScales(const Inputs<T>& in) {
   const double per = static_cast<double>(l.per_channel());
   Scales<T> s;
   s.data = 0;
-  for (T v : in.x) s.data = std::fmax(s.data, std::fabs(static_cast<double>(v)));
+  // A plain compare, not std::fmax: Debian's aarch64 g++ 12 crashes
+  // (internal compiler error) vectorizing an fmax reduction at -O3.
+  for (T v : in.x) {
+    const double a = std::fabs(static_cast<double>(v));
+    if (a > s.data) s.data = a;
+  }
   s.y.resize(n);
   s.yi.resize(n);
   s.dx.resize(n);
