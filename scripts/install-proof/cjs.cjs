@@ -1,0 +1,19 @@
+// The installed package through `require`, and which binary it loaded: the
+// prebuilt one under prebuilds/<platform>-<arch>/, since nothing was compiled.
+'use strict';
+const path = require('node:path');
+const nk = require('normkit');
+
+const info = nk.backendInfo();
+console.log('cjs backendInfo:', JSON.stringify(info));
+const root = path.dirname(require.resolve('normkit/package.json'));
+const binary = require('node-gyp-build').path(root);
+console.log('cjs binary:', path.relative(root, binary));
+const expected = path.join('prebuilds', `${process.platform}-${process.arch}`);
+if (!path.relative(root, binary).startsWith(expected)) {
+  throw new Error(`cjs: loaded ${binary}, expected the prebuilt binary under ${expected}`);
+}
+const net = new nk.layers.BatchNormalization();
+const y = net.apply(nk.ones([2, 3]), { training: true });
+if (y.shape.join() !== '2,3') throw new Error(`cjs: output shape ${y.shape}`);
+console.log('cjs OK');
