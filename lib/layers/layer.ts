@@ -149,7 +149,8 @@ export abstract class Layer {
     return [input, { ...options, training }];
   }
 
-  private buildFor(shape: readonly number[]): void {
+  /** Builds the layer for `shape` and records it (what the first apply does). */
+  protected buildFor(shape: readonly number[]): void {
     this.build(shape);
     this.buildShape = shape.slice();
     this.built = true;

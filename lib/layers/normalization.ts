@@ -292,9 +292,7 @@ export class Normalization extends Layer {
           throw rangeError(api, 'data with at least one value per kept index', got, true, 'ERR_NORMKIT_SHAPE_MISMATCH');
         }
         if (!this.built) {
-          this.build(firstShape!);
-          this.buildShape = firstShape!.slice();
-          this.built = true;
+          this.buildFor(firstShape!);
         }
         this.adaptMean!.assign(new Tensor(Float64Array.from(acc.mean), this.adaptMean!.shape));
         this.adaptVariance!.assign(new Tensor(acc.variance(), this.adaptVariance!.shape));
