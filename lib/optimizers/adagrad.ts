@@ -26,7 +26,7 @@ export interface AdagradOptions extends OptimizerOptions {
  */
 export class Adagrad extends Optimizer {
   static override readonly className: string = 'Adagrad';
-  /** @internal */
+  /** Keras 3's defaults. */
   static override readonly defaults = { learningRate: 0.001, name: 'adagrad' };
   readonly initialAccumulatorValue: number;
   readonly epsilon: number;

@@ -39,7 +39,7 @@ export interface AdamOptions extends OptimizerOptions {
  */
 export class Adam extends Optimizer {
   static override readonly className: string = 'Adam';
-  /** @internal */
+  /** Keras 3's defaults. */
   static override readonly defaults: { learningRate: number; name: string; weightDecay?: number | null } = {
     learningRate: 0.001,
     name: 'adam',
@@ -92,7 +92,7 @@ export interface AdamWOptions extends AdamOptions {
  */
 export class AdamW extends Adam {
   static override readonly className: string = 'AdamW';
-  /** @internal */
+  /** Keras 3's defaults. */
   static override readonly defaults = { learningRate: 0.001, name: 'adamw', weightDecay: 0.004 };
 
   constructor(options: AdamWOptions = {}) {

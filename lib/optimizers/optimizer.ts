@@ -46,7 +46,8 @@ export interface UpdateStep {
   readonly decay: number;
 }
 
-interface OptimizerDefaults {
+/** What a class's static `defaults` holds. */
+export interface OptimizerDefaults {
   learningRate: number;
   name: string;
   weightDecay?: number | null;
@@ -114,12 +115,30 @@ function optionalPositive(api: string, name: string, value: unknown): number | n
  * variable's first update.
  *
  * Subclasses set static `className` and `defaults`, call `super(options, keys)`
- * with their own option names, and implement {@link updateVariable}.
+ * with their own option names, and implement {@link updateVariable}, which
+ * must apply the step's `gradScale`, `clipValue` and `decay` itself (the
+ * built-in optimizers pass them to their native kernel).
+ *
+ * @throws {TypeError}  (constructor) for options of the wrong type or an unknown option
+ * @throws {RangeError} (constructor) for a bad learning rate, weightDecay or clip option, or two clip options
+ * @example
+ * class SignSGD extends nk.optimizers.Optimizer {
+ *   static readonly className = 'SignSGD';
+ *   static readonly defaults = { learningRate: 0.01, name: 'sign_sgd' };
+ *   constructor(options: nk.optimizers.OptimizerOptions = {}) {
+ *     super(options, []);
+ *   }
+ *   protected updateVariable(value: nk.FloatArray, grad: nk.FloatArray, _v: nk.Variable, step: nk.optimizers.UpdateStep) {
+ *     for (let i = 0; i < value.length; i++) {
+ *       value[i] = value[i] - value[i] * step.decay - step.learningRate * Math.sign(grad[i] * step.gradScale);
+ *     }
+ *   }
+ * }
  */
 export abstract class Optimizer {
   /** Keras' class name (used in messages and by serialization). */
   static readonly className: string = 'Optimizer';
-  /** @internal */
+  /** Default learning rate, name (and weight decay) of the class; subclasses set their own. */
   static readonly defaults: OptimizerDefaults = { learningRate: 0.001, name: 'optimizer' };
 
   readonly name: string;

@@ -39,7 +39,7 @@ export interface RMSpropOptions extends OptimizerOptions {
  */
 export class RMSprop extends Optimizer {
   static override readonly className: string = 'RMSprop';
-  /** @internal */
+  /** Keras 3's defaults. */
   static override readonly defaults = { learningRate: 0.001, name: 'rmsprop' };
   readonly rho: number;
   readonly momentum: number;

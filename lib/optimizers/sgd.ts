@@ -36,7 +36,7 @@ let warnedLr = false;
  */
 export class SGD extends Optimizer {
   static override readonly className: string = 'SGD';
-  /** @internal */
+  /** Keras 3's defaults. */
   static override readonly defaults = { learningRate: 0.01, name: 'SGD' };
   readonly momentum: number;
   readonly nesterov: boolean;

@@ -305,3 +305,27 @@ describe('Optimizer#getConfig / fromConfig', () => {
     expectError(() => AdamW.fromConfig({ weightDecay: null }), TypeError, 'AdamW: expected weightDecay as a number, got null');
   });
 });
+
+describe('Optimizer (subclassing)', () => {
+  it('runs a user-defined optimizer with the base class checks and step values', () => {
+    class SignSGD extends nk.optimizers.Optimizer {
+      static override readonly className = 'SignSGD';
+      static override readonly defaults = { learningRate: 0.01, name: 'sign_sgd' };
+      constructor(options: nk.optimizers.OptimizerOptions = {}) {
+        super(options, []);
+      }
+      protected updateVariable(value: nk.FloatArray, grad: nk.FloatArray, _v: nk.Variable, step: nk.optimizers.UpdateStep) {
+        for (let i = 0; i < value.length; i++) {
+          value[i] = value[i] - value[i] * step.decay - step.learningRate * Math.sign(grad[i] * step.gradScale);
+        }
+      }
+    }
+    const v = new nk.Variable(nk.tensor([1, -1], [2], 'float64'), { name: 'v:0' });
+    const opt = new SignSGD({ learningRate: 0.5, weightDecay: 0.2 });
+    opt.applyGradients([[nk.tensor([3, -0.1], [2], 'float64'), v]]);
+    expectClose(v.read().data, [0.9 - 0.5, -0.9 + 0.5], 1e-15, 1e-16);
+    expect(opt.getConfig().name).toBe('sign_sgd');
+    expectError(() => new SignSGD({ learningRate: -1 }), RangeError, 'SignSGD: expected learningRate finite and >= 0, got -1');
+    expect(SignSGD.fromConfig(opt.getConfig()).getConfig()).toEqual(opt.getConfig());
+  });
+});
