@@ -143,7 +143,7 @@ describe('concurrent Async calls', () => {
     for (const [kind, i, r] of results) {
       const want = sync[i][kind] as unknown as Record<string, FloatArray> | FloatArray;
       if (ArrayBuffer.isView(want)) expect(identical(r as FloatArray, want), `${kind} #${i}`).toBe(true);
-      else for (const k of Object.keys(want)) expect(identical((r as Record<string, FloatArray>)[k], want[k]), `${kind} #${i} ${k}`).toBe(true);
+      else for (const k of Object.keys(want)) expect(identical((r as unknown as Record<string, FloatArray>)[k], want[k]), `${kind} #${i} ${k}`).toBe(true);
     }
     cases.forEach((c, i) => [c.x, c.dy, c.gamma, c.beta].forEach((a, j) => expect(identical(a, inputs[i][j]), `input ${j} of case ${i} unchanged`).toBe(true)));
   });
@@ -233,8 +233,8 @@ describe('transferring a buffer while an Async call uses it', () => {
     const pending = nk.kernels.batchNormTrainAsync(x, layout, { out: { y } });
     let movedX: ArrayBuffer | undefined;
     let movedY: ArrayBuffer | undefined;
-    expect(() => { movedX = structuredClone(x.buffer, { transfer: [x.buffer] }); }).not.toThrow();
-    expect(() => { movedY = structuredClone(y.buffer, { transfer: [y.buffer] }); }).not.toThrow();
+    expect(() => { movedX = structuredClone(x.buffer as ArrayBuffer, { transfer: [x.buffer as ArrayBuffer] }); }).not.toThrow();
+    expect(() => { movedY = structuredClone(y.buffer as ArrayBuffer, { transfer: [y.buffer as ArrayBuffer] }); }).not.toThrow();
     expect(x.length).toBe(0); // detached on the JS side
     const r = await pending;
     same(r.mean, ref.mean);

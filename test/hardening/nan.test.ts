@@ -178,7 +178,7 @@ describe('NaN / Infinity in data propagate per channel (kernels, every ISA and l
             const yi = nk.kernels.batchNormInfer(x, lay, { mean, variance, gamma, beta, epsilon: eps });
             expectIeeeClose('y (inference)', yi, inferReference(x, outer, inner, mean, variance, gamma, beta, eps), tol);
             const backInfer = nk.kernels.batchNormBackward(dy, x, lay, { mean, invStd: variance.map((v) => 1 / Math.sqrt(v + eps)), gamma, training: false });
-            expectIeeeClose('dx (frozen statistics)', backInfer.dx, Arr.from(dy, (d, k) => d * gamma[channelOf(k)] / Math.sqrt(variance[channelOf(k)] + eps)), tol);
+            expectIeeeClose('dx (frozen statistics)', backInfer.dx, Array.from(dy, (d: number, k: number) => d * gamma[channelOf(k)] / Math.sqrt(variance[channelOf(k)] + eps)), tol);
             expectIeeeClose('dbeta (frozen statistics)', backInfer.dbeta, ref.dbeta, 10 * tol);
 
             // NaN in the upstream gradient poisons that channel's dgamma/dbeta/dx only.
