@@ -163,7 +163,11 @@ async function main(): Promise<void> {
     normkit: info ? { isa: info.isa, isaAvailable: info.isaAvailable, threads: info.threads, version: info.version } : undefined,
     peers,
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    loadAverage: { start: os.loadavg()[0] },
   };
+  if (machine.loadAverage.start > 0.5) {
+    process.stderr.write(`warning: load average ${machine.loadAverage.start.toFixed(2)} on ${machine.cores} cores: other work will skew the numbers\n`);
+  }
   process.stderr.write(`${machineLine(machine)}\n`);
   for (const [k, v] of Object.entries(unavailable)) process.stderr.write(`not measured: ${k}: ${v}\n`);
 
@@ -298,6 +302,7 @@ async function main(): Promise<void> {
     progress.finish(accuracyShapes.length * 20);
   }
   progress.end();
+  machine.loadAverage.end = os.loadavg()[0];
   await closeTorch();
 
   const torchMeasured = rows.some((r) => r.peer === 'pytorch' && r.ns !== undefined);

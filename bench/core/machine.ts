@@ -13,6 +13,8 @@ export interface MachineInfo {
   normkit?: { isa: string; isaAvailable: string[]; threads: number; version: string };
   peers: Record<string, string>;
   date: string;
+  /** 1-minute load average when the run started and ended: other work on the shared cores skews every number. */
+  loadAverage: { start: number; end?: number };
 }
 
 export function cpuInfo(): { cpu: string; simd: string[] } {
@@ -32,5 +34,6 @@ export function machineLine(m: MachineInfo): string {
   const peers = Object.entries(m.peers)
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
-  return `${m.cpu} (${m.simd.join(' ')}), ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node} ${m.platform}; ${nk}; peers: ${peers || 'none'}; ${m.date}`;
+  const load = `load avg ${m.loadAverage.start.toFixed(2)}${m.loadAverage.end !== undefined ? ` -> ${m.loadAverage.end.toFixed(2)}` : ''}`;
+  return `${m.cpu} (${m.simd.join(' ')}), ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node} ${m.platform}; ${nk}; peers: ${peers || 'none'}; ${m.date}, ${load}`;
 }
