@@ -7,6 +7,7 @@
  * before any call lands here.
  */
 import * as path from 'node:path';
+import { markAsUntransferable } from 'node:worker_threads';
 import nodeGypBuild from 'node-gyp-build';
 
 /** A contiguous floating-point buffer a kernel reads or writes. */
@@ -78,5 +79,32 @@ export interface NativeBinding {
 
 const packageRoot = path.resolve(__dirname, '..');
 
-/** The loaded addon (prebuilt binary when one matches, else build/Release). */
-export const native: NativeBinding = nodeGypBuild(packageRoot) as NativeBinding;
+const raw = nodeGypBuild(packageRoot) as NativeBinding;
+
+/**
+ * An async kernel reads and writes its buffers on a libuv thread after the
+ * call returns. Node-API can keep the ArrayBuffer objects alive but not their
+ * memory: transferred away (`structuredClone(buf, { transfer })`,
+ * `postMessage`) and collected under its new owner, the memory would be freed
+ * while the kernel uses it. Marking the buffers untransferable first makes a
+ * later transfer copy instead of move, so the memory the kernel holds stays
+ * owned by the original, referenced ArrayBuffer. (SharedArrayBuffers are
+ * reference-counted and never move.)
+ */
+function pinned<A extends unknown[]>(call: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return (...args: A) => {
+    for (const a of args) {
+      if (ArrayBuffer.isView(a) && a.buffer instanceof ArrayBuffer) markAsUntransferable(a.buffer);
+    }
+    return call(...args);
+  };
+}
+
+/** The loaded addon (prebuilt binary when one matches, else build/Release), async entry points pinned. */
+export const native: NativeBinding = {
+  ...raw,
+  channelStatsAsync: pinned(raw.channelStatsAsync),
+  batchNormTrainAsync: pinned(raw.batchNormTrainAsync),
+  batchNormInferAsync: pinned(raw.batchNormInferAsync),
+  batchNormBackwardAsync: pinned(raw.batchNormBackwardAsync),
+};

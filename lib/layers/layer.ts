@@ -120,8 +120,14 @@ export abstract class Layer {
    * @throws {RangeError} for an input incompatible with the layer
    */
   apply(x: TensorLike, options: ApplyOptions = {}): Tensor {
-    const [input, opts] = this.prepare(x, options, `${this.constructor.name}.apply`);
-    return this.call(input, opts);
+    const wasBuilt = this.built;
+    try {
+      const [input, opts] = this.prepare(x, options, `${this.constructor.name}.apply`);
+      return this.call(input, opts);
+    } catch (e) {
+      if (!wasBuilt) this.unbuild();
+      throw e;
+    }
   }
 
   /**
@@ -133,8 +139,26 @@ export abstract class Layer {
    * @throws same as {@link apply}, as a rejected Promise
    */
   async applyAsync(x: TensorLike, options: ApplyOptions = {}): Promise<Tensor> {
-    const [input, opts] = this.prepare(x, options, `${this.constructor.name}.applyAsync`);
-    return this.callAsync(input, opts);
+    const wasBuilt = this.built;
+    try {
+      const [input, opts] = this.prepare(x, options, `${this.constructor.name}.applyAsync`);
+      return await this.callAsync(input, opts);
+    } catch (e) {
+      if (!wasBuilt && this.built) this.unbuild();
+      throw e;
+    }
+  }
+
+  /**
+   * Undoes the build of a first call that failed (a bad mask, one value per
+   * channel, ...), so that a rejected call leaves the layer as it was: not
+   * built, no weights, no input shape fixed.
+   */
+  private unbuild(): void {
+    this.weights = [];
+    this.regularized = [];
+    this.buildShape = [];
+    this.built = false;
   }
 
   /** Checks options and input, builds on the first call, casts to the layer dtype. */

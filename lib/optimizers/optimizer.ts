@@ -256,12 +256,16 @@ export abstract class Optimizer {
     const scales = this.gradientScales(work);
     const step = this.iterationCount + 1;
     const clipValue = this.clipvalue ?? 0;
+    // A gradient that shares memory with any variable of this call (e.g.
+    // `[[g, b], [b.read(), a]]`) must be read as it was before the step, as
+    // TensorFlow does: copy those first (rare).
+    const grads = work.map(([gradData]) =>
+      work.some(([, v]) => sharesMemory(gradData, v._storage().data)) ? gradData.slice() : gradData,
+    );
     for (let k = 0; k < work.length; k++) {
-      const [gradData, variable] = work[k];
+      const variable = work[k][1];
       const storage = variable._storage();
-      // A gradient that aliases the variable's own buffer (e.g. `[v.read(), v]`)
-      // must be read before the variable is written: copy it (rare).
-      const grad = sharesMemory(gradData, storage.data) ? gradData.slice() : gradData;
+      const grad = grads[k];
       const decay = this.weightDecay !== null && this.usesWeightDecay(variable) ? this.weightDecay * learningRate : 0;
       this.updateVariable(storage.data, grad, variable, { learningRate, step, gradScale: scales === null ? 1 : scales[k], clipValue, decay });
       storage.version++;

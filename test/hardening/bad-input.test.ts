@@ -197,19 +197,13 @@ const layerRows = (): Row[] => {
   add('detached input tensor (inference)', 'x', TypeError, `${api}: expected x backed by a live ArrayBuffer, got a float32 tensor of shape [4,3] over a detached ArrayBuffer`, (n) => n.apply(detachedTensor([4, 3])));
   add('setWeights with a wrong shape', 'values[3]', RangeError, `BatchNormalization.setWeights: expected values[3] of shape [3] for '${'$NAME'}/moving_variance:0', got a float32 tensor of shape [4]`, (n) => n.setWeights([nk.ones([3]), nk.ones([3]), nk.ones([3]), nk.ones([4])]));
   add('setWeights with too few weights', 'weights', RangeError, 'BatchNormalization.setWeights: expected 4 weights, got 3', (n) => n.setWeights([nk.ones([3]), nk.ones([3]), nk.ones([3])]));
-  // Known bug (lib/layers/layer.ts Layer.prepare): the first call builds the layer before
-  // BatchNormalization.call checks the training count or the mask, so a first call that fails
-  // there leaves a built layer with four new variables and its input shape fixed (built: false
-  // -> true). Keras builds in __call__ too, but the contract says a failed call changes no state.
-  // The fix spans Layer (roll back weights/built/buildShape) and BatchNormalization (perm/axes),
-  // so it is reported, not made here; it.fails turns red when it is fixed: then drop knownBug.
-  const firstCallBug = 'a failed first call builds the layer (Layer.prepare builds before call() validates)';
+  // A first call that fails after the build (training count, mask) rolls the build back:
+  // the layer stays unbuilt, without variables, its input shape not fixed.
   for (const row of [
     ['one value per channel on the first call', 'channel', `${api}: expected more than one value per channel in training mode, got shape [1,3] (1 value per channel)`, (n: nk.layers.BatchNormalization) => n.apply(nk.ones([1, 3]), { training: true })],
     ['a bad mask on the first call', 'options.mask', `${api}: expected options.mask of shape [4] (the input's shape without the channel axes), got shape [3]`, (n: nk.layers.BatchNormalization) => n.apply(nk.ones([4, 3]), { training: true, mask: [1, 1, 0] })],
   ] as const) {
     add(row[0], row[1], RangeError, row[2], row[3], () => new nk.layers.BatchNormalization());
-    list[list.length - 1].knownBug = firstCallBug;
   }
   add('trainable set to a string', 'trainable', TypeError, 'BatchNormalization.trainable: expected a boolean, got "no"', (n) => { (n as { trainable: unknown }).trainable = 'no'; });
   // applyAsync rejects with the same checks.
@@ -464,12 +458,10 @@ describe('exact in-place calls are allowed', () => {
 });
 
 describe('aliasing through the optimizer', () => {
-  // KNOWN BUG (lib/optimizers/optimizer.ts applyGradients): a gradient that is another variable's
-  // own value (`[b.read(), a]`, no copy) is copied only when it aliases the variable it updates,
-  // so when that other variable is updated earlier in the same call, the gradient read is its
-  // new value. TF/Keras take every gradient as it was when apply_gradients was called.
-  // Here a gets 1 - 0.5 * 9 = -3.5 instead of 1 - 0.5 * 10 = -4. it.fails until fixed.
-  it.fails('a gradient that is another variable of the same call uses that variable\'s value before the step', () => {
+  // A gradient that is another variable's value (`[b.read(), a]`) is taken as it was when
+  // applyGradients was called, as TF/Keras do, even when that variable is updated first:
+  // a gets 1 - 0.5 * 10 = -4 (not 1 - 0.5 * 9).
+  it('a gradient that is another variable of the same call uses that variable\'s value before the step', () => {
     const a = new nk.Variable(nk.tensor([1, 1]), { name: 'a:0' });
     const b = new nk.Variable(nk.tensor([10, 10]), { name: 'b:0' });
     new nk.optimizers.SGD({ learningRate: 0.5 }).applyGradients([[nk.tensor([2, 2]), b], [b.read(), a]]);
