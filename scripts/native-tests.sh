@@ -4,7 +4,9 @@
 #   bash scripts/native-tests.sh cmake-js  the addon with `npx cmake-js` into
 #                                          build-cmake/build, plus the tests in
 #                                          the same tree; all tests, the >2^31
-#                                          'large' one included
+#                                          'large' one included, and with
+#                                          NORMKIT_SLOW_TESTS=1 the 8.6 GB
+#                                          resident 'slow' one too
 #   bash scripts/native-tests.sh kernels   Node-free: plain cmake, kernels + tests
 #   bash scripts/native-tests.sh asan      Node-free, -DNORMKIT_SANITIZE=address,undefined
 #   bash scripts/native-tests.sh arm64     cross-compiled for aarch64, run under qemu-user
@@ -31,7 +33,10 @@ configure_and_build() {  # <build dir> <cmake args...>
 case "$variant" in
   cmake-js)
     dir=build-cmake/build
-    npx cmake-js build --out "$dir" --parallel "$jobs" --CDNORMKIT_BUILD_TESTS=ON
+    slow=OFF
+    [ "${NORMKIT_SLOW_TESTS:-0}" = 1 ] && slow=ON
+    npx cmake-js build --out "$dir" --parallel "$jobs" --CDNORMKIT_BUILD_TESTS=ON \
+      --CDNORMKIT_SLOW_TESTS=$slow
     ctest_args=()
     ;;
   kernels)
