@@ -10,7 +10,10 @@
 #   4. from there: import (ESM) and require (CJS) work, the prebuilt binary is
 #      the one loaded, backendInfo() prints, and the tutorial walkthrough
 #      prints exactly what `npm run demo` prints in the source tree;
-#   5. with NORMKIT_ARM64_NODE_DIR (a folder from scripts/arm64-node.sh) and a
+#   5. the fallback for platforms without a prebuilt binary: the same tarball
+#      installed with install scripts and --build-from-source compiles the
+#      addon from the shipped sources and loads build/Release;
+#   6. with NORMKIT_ARM64_NODE_DIR (a folder from scripts/arm64-node.sh) and a
 #      linux-arm64 prebuild in the tarball: the same three scripts once more
 #      in arm64 Node under qemu, loading the linux-arm64 binary.
 # Usage: bash scripts/pack-install-proof.sh   (from anywhere; run by .ci/run)
@@ -121,6 +124,24 @@ if [ "${NORMKIT_PROOF_SKIP_DEMO_DIFF:-0}" != 1 ]; then
   fi
   echo "walkthrough output identical to npm run demo"
 fi
+echo "-- source fallback: install scripts on, --build-from-source"
+src_app="$work/app-source"
+mkdir -p "$src_app"
+cp scripts/install-proof/cjs.cjs scripts/install-proof/walkthrough.mjs "$src_app/"
+printf '{ "name": "normkit-source-proof", "version": "1.0.0", "private": true }\n' > "$src_app/package.json"
+# npm passes build_from_source to the package's install script
+# (node-gyp-build), which then runs node-gyp instead of using prebuilds/.
+(cd "$src_app" && npm_config_build_from_source=true \
+   npm install --no-audit --no-fund --prefer-offline --loglevel=error "$tarball")
+(cd "$src_app" && NORMKIT_PROOF_EXPECT=source node cjs.cjs)
+(cd "$src_app" && node walkthrough.mjs 2>/dev/null) > "$work/walkthrough-source.out"
+if ! diff -q "$work/walkthrough.out" "$work/walkthrough-source.out" >/dev/null; then
+  diff -u "$work/walkthrough.out" "$work/walkthrough-source.out" >&2 || true
+  echo "pack-install-proof: the source-built package prints something else than the prebuilt one" >&2
+  exit 1
+fi
+echo "source-built walkthrough identical to the prebuilt one"
+
 if [ -n "${NORMKIT_ARM64_NODE_DIR:-}" ]; then
   require_file prebuilds/linux-arm64/normkit.node
   [ "$failures" -eq 0 ] || exit 1
