@@ -6,7 +6,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { native, type FloatArray } from '../../lib/native.js';
 
-type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;
+// Both typed-array constructors, as one callable shape (a union of the two has no callable `from`).
+interface Ctor {
+  new (length: number): FloatArray;
+  from(values: ArrayLike<number>, map?: (v: number, i: number) => number): FloatArray;
+  readonly BYTES_PER_ELEMENT: number;
+}
 type Shape = [outer: number, channels: number, inner: number];
 
 const initial = native.backendInfo();
