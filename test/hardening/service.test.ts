@@ -50,7 +50,7 @@ describe('examples/service.ts', () => {
       const nested = await post(pathname, json({ data: x.toArray() }), { 'Content-Type': 'application/json' });
       expect(((await nested.json()) as { data: number[] }).data).toEqual(Array.from(want.data));
 
-      const bin = await post(pathname, new Uint8Array(x.data.buffer), { 'Content-Type': 'application/octet-stream', 'X-Shape': '5,64' });
+      const bin = await post(pathname, new Uint8Array(x.data.buffer, x.data.byteOffset, x.data.byteLength), { 'Content-Type': 'application/octet-stream', 'X-Shape': '5,64' });
       expect(bin.status).toBe(200);
       expect(bin.headers.get('x-shape')).toBe('5,64');
       expect(Array.from(new Float32Array(await bin.arrayBuffer()))).toEqual(Array.from(want.data));
