@@ -3,7 +3,7 @@
  * bandwidth, side by side in one run (issue 3, DESIGN.md "Performance
  * contract"). See bench/README.md for the columns and options.
  *
- *   npm run bench                      full run (~10-15 min on 2 cores)
+ *   npm run bench                      full run (~8-10 min on 2 cores)
  *   npm run bench -- --quick           CI smoke, under a minute
  *   npm run bench -- --op train --shape 32,28,28,128 --peer normkit,tfjs-wasm
  *   npm run bench -- --publish         also write bench/RESULTS.md and bench/RESULTS.svg
@@ -117,10 +117,17 @@ function skipInQuick(impl: Impl, s: BenchShape): boolean {
   return impl.peer === 'tfjs-cpu' && s.size > 1 << 18;
 }
 
-/** Rough cost of a row, for the ETA: big shapes on slow peers dominate. */
+/**
+ * Expected seconds of a row, for the ETA: ~1.5 s of warm-up and samples,
+ * plus seconds per million elements for the slow peers (from a full run on
+ * the 2-core machine: TensorFlow.js cpu's backward dominates the run).
+ */
 function rowWeight(impl: Impl, op: Op, s: BenchShape): number {
-  const slow: Record<string, number> = { 'tfjs-cpu': 60, 'tfjs-wasm': 6, 'ts-loop': 1.5, pytorch: 1 };
-  return 1 + (s.size / 1e6) * (slow[impl.peer] ?? 0.3) * (op === 'backward' ? 3 : 1);
+  const perMillion: Record<string, Record<Op, number>> = {
+    'tfjs-cpu': { infer: 0.25, train: 1.2, backward: 7 },
+    'tfjs-wasm': { infer: 0.1, train: 0.25, backward: 0.9 },
+  };
+  return 1.5 + (s.size / 1e6) * (perMillion[impl.peer]?.[op] ?? 0.05);
 }
 
 async function main(): Promise<void> {
@@ -198,7 +205,7 @@ async function main(): Promise<void> {
     }
   }
   const accuracyShapes = args.accuracy ? shapeList.filter((s) => s.size >= 1 << 20) : [];
-  const progress = new Progress(plan.length + (accuracyShapes.length > 0 ? 1 : 0), plan.reduce((w, p) => w + rowWeight(p.impl, p.op, p.shape), 0) + accuracyShapes.length * 20);
+  const progress = new Progress(plan.length + (accuracyShapes.length > 0 ? 1 : 0), plan.reduce((w, p) => w + rowWeight(p.impl, p.op, p.shape), 0) + accuracyShapes.length * 8);
 
   // The call-overhead floor, measured once in this run.
   let callOverhead: CallOverhead | undefined;
@@ -299,7 +306,7 @@ async function main(): Promise<void> {
     progress.step('accuracy report');
     const tfStats = unavailable.tfjs ? undefined : await loadTfStats();
     accuracy = await accuracyReport(accuracyShapes, { normkit, tfjs: tfStats }, true, (what) => progress.step(what));
-    progress.finish(accuracyShapes.length * 20);
+    progress.finish(accuracyShapes.length * 8);
   }
   progress.end();
   machine.loadAverage.end = os.loadavg()[0];
