@@ -78,10 +78,12 @@ def expand(values, variables, skipped):
     out = []
     for v in values:
         m = re.fullmatch(r'<@\((\w+)\)', v)
-        if m:
+        if m and m.group(1) in variables:
             out.extend(variables[m.group(1)])
-        elif '<!' in v or '<(' in v:
+        elif '<!' in v:
             skipped.append(v)
+        elif '<' in v:
+            raise SystemExit(f'gyp2cmake: cannot expand {v!r}; teach cmake/gyp2cmake.py about it')
         else:
             out.append(v)
     return out
@@ -141,7 +143,8 @@ def main():
         name = target['target_name']
         names.append(name)
         lines.append(f'set(GYP_{name}_TYPE "{target.get("type", "loadable_module")}")')
-        for key, values in normalize(target, variables, skipped).items():
+        target_vars = dict(variables, **target.get('variables', {}))
+        for key, values in normalize(target, target_vars, skipped).items():
             lines.append(f'set(GYP_{name}_{key.upper()} {cmake_list(values)})')
     lines.append(f'set(GYP_TARGETS {cmake_list(names)})')
     lines.append(f'set(GYP_COMPUTED_BY_COMMAND {cmake_list(skipped)})')
