@@ -77,10 +77,14 @@ function resolveLayout(layout: KernelLayout, api: string): ChannelLayout {
     return channelLayout(layout.shape, axes);
   }
   const { outer, channels, inner } = layout;
-  for (const [k, v] of [['outer', outer], ['channels', channels], ['inner', inner]] as const) {
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw rangeError(api, `layout.${k} as a positive integer`, v);
-  }
+  checkDim(outer, api, 'outer');
+  checkDim(channels, api, 'channels');
+  checkDim(inner, api, 'inner');
   return { outer, channels, inner };
+}
+
+function checkDim(v: unknown, api: string, name: string): void {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw rangeError(api, `layout.${name} as a positive integer`, v);
 }
 
 function dtypeOfData(x: unknown, api: string, param: string): DType {
@@ -107,8 +111,6 @@ function outArray(a: FloatArray | undefined, dtype: DType, length: number, api: 
   return a === undefined ? allocate(dtype, length) : checkArray(a, dtype, length, api, param);
 }
 
-type Named = readonly [string, FloatArray | null];
-
 function overlaps(a: FloatArray, b: FloatArray): boolean {
   if (a.buffer !== b.buffer) return false;
   return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
@@ -116,27 +118,59 @@ function overlaps(a: FloatArray, b: FloatArray): boolean {
 
 /**
  * Outputs share memory with no input and no other output, except `inPlace`
- * (an output that may be exactly one input: same offset, same length). The
- * binding checks this again for direct callers; here the message names the
- * kernel API's own parameters. Same order as native/binding/args.h NoOverlap.
+ * (output index, input index: an output that may be exactly that input, same
+ * offset and length). The binding checks this again for direct callers; here
+ * the message names the kernel API's own parameters. Same order as
+ * native/binding/args.h NoOverlap. Names are module constants and nothing is
+ * allocated unless an overlap is found: this runs on every call.
  */
-function checkDisjoint(api: string, outputs: readonly Named[], inputs: readonly Named[], inPlace?: readonly [string, string]): void {
-  for (let i = 0; i < outputs.length; i++) {
-    const [oName, o] = outputs[i];
+function checkDisjoint(
+  api: string,
+  outNames: readonly string[],
+  outs: readonly (FloatArray | null)[],
+  inNames: readonly string[],
+  ins: readonly (FloatArray | null)[],
+  inPlace = -1,
+): void {
+  // Fast path: reading `.buffer` is the costly part, so read each once and
+  // compare identities; distinct buffers cannot overlap.
+  const outBufs = outs.map((a) => (a === null ? null : a.buffer));
+  const inBufs = ins.map((a) => (a === null ? null : a.buffer));
+  let shared = false;
+  for (let i = 0; i < outBufs.length && !shared; i++) {
+    const b = outBufs[i];
+    if (b === null) continue;
+    for (let j = i + 1; j < outBufs.length && !shared; j++) shared = outBufs[j] === b;
+    for (let j = 0; j < inBufs.length && !shared; j++) shared = inBufs[j] === b;
+  }
+  if (!shared) return;
+  for (let i = 0; i < outs.length; i++) {
+    const o = outs[i];
     if (o === null) continue;
-    for (const [pName, p] of outputs.slice(i + 1)) {
-      if (p !== null && overlaps(o, p)) throw rangeError(api, `${oName} not to share memory with ${pName}`, 'overlapping arrays', true);
+    for (let j = i + 1; j < outs.length; j++) {
+      const p = outs[j];
+      if (p !== null && overlaps(o, p)) throw rangeError(api, `${outNames[i]} not to share memory with ${outNames[j]}`, 'overlapping arrays', true);
     }
-    for (const [iName, input] of inputs) {
+    for (let j = 0; j < ins.length; j++) {
+      const input = ins[j];
       if (input === null || !overlaps(o, input)) continue;
-      if (inPlace && inPlace[0] === oName && inPlace[1] === iName) {
+      if (i === 0 && j === inPlace) {
         if (o.byteOffset === input.byteOffset && o.byteLength === input.byteLength) continue;
-        throw rangeError(api, `${oName} to be ${iName} itself (in place) or not to share memory with it`, 'a partial overlap', true);
+        throw rangeError(api, `${outNames[i]} to be ${inNames[j]} itself (in place) or not to share memory with it`, 'a partial overlap', true);
       }
-      throw rangeError(api, `${oName} not to share memory with ${iName}`, 'overlapping arrays', true);
+      throw rangeError(api, `${outNames[i]} not to share memory with ${inNames[j]}`, 'overlapping arrays', true);
     }
   }
 }
+
+const TRAIN_OUTS = ['out.y', 'out.mean', 'out.variance', 'out.invStd'] as const;
+const TRAIN_INS = ['x', 'gamma', 'beta'] as const;
+const INFER_OUTS = ['out'] as const;
+const INFER_INS = ['x', 'gamma', 'beta', 'mean', 'variance'] as const;
+const BACKWARD_OUTS = ['out.dx', 'out.dgamma', 'out.dbeta'] as const;
+const BACKWARD_INS = ['dy', 'x', 'gamma', 'mean', 'invStd'] as const;
+const STATS_OUTS = ['out.mean', 'out.variance'] as const;
+const STATS_INS = ['x'] as const;
 
 function checkEpsilon(epsilon: unknown, api: string): number {
   if (typeof epsilon !== 'number') throw typeError(api, 'epsilon as a number', epsilon);
@@ -168,8 +202,9 @@ function prepareTrain(x: FloatArray, layout: KernelLayout, opts: BatchNormTrainO
     variance: outArray(out.variance, dtype, channels, api, 'out.variance'),
     invStd: outArray(out.invStd, dtype, channels, api, 'out.invStd'),
   };
-  checkDisjoint(api, [['out.y', result.y], ['out.mean', result.mean], ['out.variance', result.variance], ['out.invStd', result.invStd]],
-    [['x', x], ['gamma', gamma], ['beta', beta]], ['out.y', 'x']);
+  // Only caller-given outputs can overlap anything (fresh ones cannot), and reading `.buffer` of a
+  // fresh small array would move it off V8's heap: pass null for those.
+  checkDisjoint(api, TRAIN_OUTS, [out.y ?? null, out.mean ?? null, out.variance ?? null, out.invStd ?? null], TRAIN_INS, [x, gamma, beta], 0);
   return [[x, outer, channels, inner, gamma, beta, epsilon, result.y, result.mean, result.variance, result.invStd], result];
 }
 
@@ -186,7 +221,7 @@ function prepareInfer(x: FloatArray, layout: KernelLayout, opts: BatchNormInferO
   const beta = optionalArray(opts.beta, dtype, channels, api, 'beta');
   const epsilon = checkEpsilon(opts.epsilon ?? 1e-3, api);
   const y = outArray(opts.out, dtype, n, api, 'out');
-  checkDisjoint(api, [['out', y]], [['x', x], ['gamma', gamma], ['beta', beta], ['mean', mean], ['variance', variance]], ['out', 'x']);
+  checkDisjoint(api, INFER_OUTS, [opts.out ?? null], INFER_INS, [x, gamma, beta, mean, variance], 0);
   return [[x, outer, channels, inner, gamma, beta, mean, variance, epsilon, y], y];
 }
 
@@ -215,8 +250,7 @@ function prepareBackward(
     dgamma: outArray(out.dgamma, dtype, channels, api, 'out.dgamma'),
     dbeta: outArray(out.dbeta, dtype, channels, api, 'out.dbeta'),
   };
-  checkDisjoint(api, [['out.dx', result.dx], ['out.dgamma', result.dgamma], ['out.dbeta', result.dbeta]],
-    [['dy', dy], ['x', x], ['gamma', gamma], ['mean', mean], ['invStd', invStd]], ['out.dx', 'dy']);
+  checkDisjoint(api, BACKWARD_OUTS, [out.dx ?? null, out.dgamma ?? null, out.dbeta ?? null], BACKWARD_INS, [dy, x, gamma, mean, invStd], 0);
   return [[dy, x, outer, channels, inner, gamma, mean, invStd, training, result.dx, result.dgamma, result.dbeta], result];
 }
 
@@ -230,7 +264,7 @@ function prepareStats(x: FloatArray, layout: KernelLayout, opts: ChannelStatsOpt
     mean: outArray(out.mean, dtype, channels, api, 'out.mean'),
     variance: outArray(out.variance, dtype, channels, api, 'out.variance'),
   };
-  checkDisjoint(api, [['out.mean', result.mean], ['out.variance', result.variance]], [['x', x]]);
+  checkDisjoint(api, STATS_OUTS, [out.mean ?? null, out.variance ?? null], STATS_INS, [x]);
   return [[x, outer, channels, inner, result.mean, result.variance], result];
 }
 
