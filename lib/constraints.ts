@@ -1,12 +1,10 @@
-import { describe, rangeError, typeError } from './errors.js';
+import { rangeError, typeError } from './errors.js';
+import { resolveIdentifier, type Registry, type SerializedObject } from './serialization.js';
 import { resolveAxes } from './layout.js';
 import { Tensor } from './tensor.js';
 
-/** Serialized form of a constraint, as Keras writes it. */
-export interface ConstraintConfig {
-  className: string;
-  config: Record<string, unknown>;
-}
+/** Serialized form, as Keras writes it: `{ className, config }`. */
+export type ConstraintConfig = SerializedObject;
 
 /**
  * A projection applied to a variable after each optimizer step (Keras'
@@ -131,7 +129,7 @@ function checkNonNegative(v: unknown, api: string, param: string): number {
   return v;
 }
 
-const registry: Record<string, (c: Record<string, unknown>) => Constraint> = {
+const registry: Registry<Constraint> = {
   nonneg: () => new NonNeg(),
   maxnorm: (c) => new MaxNorm(c),
   minmaxnorm: (c) => new MinMaxNorm(c),
@@ -147,15 +145,5 @@ export type ConstraintIdentifier = Constraint | string | ConstraintConfig;
  */
 export function getConstraint(id: ConstraintIdentifier | null | undefined, api: string, param: string): Constraint | null {
   if (id === null || id === undefined) return null;
-  if (id instanceof Constraint) return id;
-  let name: string;
-  let config: Record<string, unknown> = {};
-  if (typeof id === 'string') name = id;
-  else if (typeof id === 'object' && typeof id.className === 'string') {
-    name = id.className;
-    config = id.config ?? {};
-  } else throw typeError(api, `${param} as a Constraint, a name or { className, config }`, id);
-  const factory = registry[name.replace(/_/g, '').toLowerCase()];
-  if (!factory) throw rangeError(api, `${param} one of nonNeg, maxNorm, minMaxNorm, unitNorm`, describe(name), true);
-  return factory(config);
+  return resolveIdentifier(id, Constraint, registry, api, param, 'a Constraint', 'nonNeg, maxNorm, minMaxNorm, unitNorm');
 }

@@ -1,13 +1,11 @@
 import { allocate, type DType } from './dtype.js';
-import { describe, rangeError, typeError } from './errors.js';
+import { typeError } from './errors.js';
+import { resolveIdentifier, type Registry, type SerializedObject } from './serialization.js';
 import { randomNormal, randomUniform } from './creation.js';
 import { Tensor } from './tensor.js';
 
-/** Serialized form of an initializer, as Keras writes it. */
-export interface InitializerConfig {
-  className: string;
-  config: Record<string, unknown>;
-}
+/** Serialized form, as Keras writes it: `{ className, config }`. */
+export type InitializerConfig = SerializedObject;
 
 /** Produces the initial value of a variable. */
 export abstract class Initializer {
@@ -99,9 +97,7 @@ export class RandomUniform extends Initializer {
   }
 }
 
-type InitializerFactory = (config: Record<string, unknown>) => Initializer;
-
-const registry: Record<string, InitializerFactory> = {
+const registry: Registry<Initializer> = {
   zeros: () => new Zeros(),
   ones: () => new Ones(),
   constant: (c) => new Constant(c as { value?: number }),
@@ -125,17 +121,5 @@ export type InitializerIdentifier = Initializer | string | InitializerConfig;
  * @throws {TypeError} for anything else; {RangeError} for an unknown name
  */
 export function getInitializer(id: InitializerIdentifier, api: string, param: string): Initializer {
-  if (id instanceof Initializer) return id;
-  let name: string;
-  let config: Record<string, unknown> = {};
-  if (typeof id === 'string') name = id;
-  else if (typeof id === 'object' && id !== null && typeof id.className === 'string') {
-    name = id.className;
-    config = id.config ?? {};
-  } else {
-    throw typeError(api, `${param} as an Initializer, a name or { className, config }`, id);
-  }
-  const factory = registry[name.replace(/_/g, '').toLowerCase()];
-  if (!factory) throw rangeError(api, `${param} one of ${Object.keys(registry).join(', ')}`, describe(name), true);
-  return factory(config);
+  return resolveIdentifier(id, Initializer, registry, api, param, 'an Initializer', Object.keys(registry).join(', '));
 }

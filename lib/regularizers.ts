@@ -1,13 +1,11 @@
-import { describe, rangeError, typeError } from './errors.js';
+import { rangeError, typeError } from './errors.js';
+import { resolveIdentifier, type Registry, type SerializedObject } from './serialization.js';
 import { abs, add, mul, square } from './ops/elementwise.js';
 import { sum } from './ops/reduction.js';
 import type { Tensor } from './tensor.js';
 
-/** Serialized form of a regularizer, as Keras writes it. */
-export interface RegularizerConfig {
-  className: string;
-  config: Record<string, unknown>;
-}
+/** Serialized form, as Keras writes it: `{ className, config }`. */
+export type RegularizerConfig = SerializedObject;
 
 /**
  * A penalty on a weight, added to the loss through `layer.losses`. Computed
@@ -73,7 +71,7 @@ export class L2 extends L1L2 {
   }
 }
 
-const registry: Record<string, (c: Record<string, unknown>) => Regularizer> = {
+const registry: Registry<Regularizer> = {
   l1: (c) => new L1(c),
   l2: (c) => new L2(c),
   l1l2: (c) => new L1L2(c),
@@ -88,15 +86,5 @@ export type RegularizerIdentifier = Regularizer | string | RegularizerConfig;
  */
 export function getRegularizer(id: RegularizerIdentifier | null | undefined, api: string, param: string): Regularizer | null {
   if (id === null || id === undefined) return null;
-  if (id instanceof Regularizer) return id;
-  let name: string;
-  let config: Record<string, unknown> = {};
-  if (typeof id === 'string') name = id;
-  else if (typeof id === 'object' && typeof id.className === 'string') {
-    name = id.className;
-    config = id.config ?? {};
-  } else throw typeError(api, `${param} as a Regularizer, a name or { className, config }`, id);
-  const factory = registry[name.replace(/_/g, '').toLowerCase()];
-  if (!factory) throw rangeError(api, `${param} one of l1, l2, l1l2`, describe(name), true);
-  return factory(config);
+  return resolveIdentifier(id, Regularizer, registry, api, param, 'a Regularizer', 'l1, l2, l1l2');
 }
