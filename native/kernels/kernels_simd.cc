@@ -33,6 +33,21 @@ namespace {
 int64_t Min(int64_t a, int64_t b) { return a < b ? a : b; }
 int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+// Software prefetch into L2, kPrefetchBytes ahead of the loads. Once a
+// tensor no longer fits in the last-level cache, a loop that does real work
+// per byte keeps too few misses in flight for the hardware prefetcher alone:
+// measured on the stats loop at 128 MB, 8 GB/s without, 12 GB/s with (and no
+// change while the tensor is cache resident). Prefetches never fault, so
+// running past the end of an array is harmless.
+constexpr int64_t kPrefetchBytes = 4096;
+
+// One prefetch per cache line of a block of `bytes` bytes starting at p.
+template <int64_t kBytes>
+inline void PrefetchBlock(const void* p) {
+  const char* c = static_cast<const char*>(p);
+  for (int64_t off = 0; off < kBytes; off += 64) __builtin_prefetch(c + off, 0, 2);
+}
+
 // ---------------------------------------------------------------------------
 // Per-value operations.
 //
@@ -154,7 +169,11 @@ void SumRunNchw(const T* a, const T* b, int64_t len, T p, double* s_out,
   DVec s[2 * kN], q[2 * kN];
   for (int k = 0; k < 2 * kN; ++k) s[k] = q[k] = Zero();
   int64_t i = 0;
+  constexpr int64_t kStepBytes = 2 * kL * int64_t{sizeof(T)};
+  constexpr int64_t kAhead = kPrefetchBytes / int64_t{sizeof(T)};
   for (; i + 2 * kL <= len; i += 2 * kL) {
+    PrefetchBlock<kStepBytes>(a + i + kAhead);
+    if (Op::kTwoInputs) PrefetchBlock<kStepBytes>(b + i + kAhead);
     for (int u = 0; u < 2; ++u) {
       const NV va = Native<T>::Load(a + i + u * kL);
       const NV vb = Op::kTwoInputs ? Native<T>::Load(b + i + u * kL) : va;
@@ -185,8 +204,12 @@ void ApplyRunNchw(const T* a, const T* b, T* y, int64_t len, const double* c) {
   constexpr int64_t kL = kLanes<T>;
   DVec cv[Op::kCoefs];
   for (int k = 0; k < Op::kCoefs; ++k) cv[k] = Set1(c[k]);
+  constexpr int64_t kStepBytes = kL * int64_t{sizeof(T)};
+  constexpr int64_t kAhead = kPrefetchBytes / int64_t{sizeof(T)};
   int64_t i = 0;
   for (; i + kL <= len; i += kL) {
+    PrefetchBlock<kStepBytes>(a + i + kAhead);
+    if (Op::kTwoInputs) PrefetchBlock<kStepBytes>(b + i + kAhead);
     DVec va[kN], vb[kN], out[kN];
     LoadInputs<T, Op>(a, b, i, va, vb);
     for (int h = 0; h < kN; ++h) out[h] = Op::Apply(va[h], vb[h], cv);
@@ -230,6 +253,10 @@ inline void SumStrip(const T* a, const T* b, int64_t stride, int64_t k0, int64_t
   for (int64_t k = k0; k < k1; ++k) {
     const T* ra = a + k * stride + j;
     const T* rb = b + k * stride + j;
+    // The same strip of the next block of segments: exactly what the next
+    // block reads, about kPrefetchBytes ahead for typical rows.
+    PrefetchBlock<kV * kL * int64_t{sizeof(T)}>(ra + kSegBlock * stride);
+    if (Op::kTwoInputs) PrefetchBlock<kV * kL * int64_t{sizeof(T)}>(rb + kSegBlock * stride);
     for (int u = 0; u < kV; ++u) {
       const NV va = Native<T>::Load(ra + u * kL);
       const NV vb = Op::kTwoInputs ? Native<T>::Load(rb + u * kL) : va;
@@ -275,6 +302,8 @@ void ApplyRowsNhwc(const T* a, const T* b, T* y, int64_t stride, int64_t segs,
     T* ry = y + k * stride;
     int64_t j = 0;
     for (; j + kL <= len; j += kL) {
+      PrefetchBlock<kL * int64_t{sizeof(T)}>(ra + j + kPrefetchBytes / int64_t{sizeof(T)});
+      if (Op::kTwoInputs) PrefetchBlock<kL * int64_t{sizeof(T)}>(rb + j + kPrefetchBytes / int64_t{sizeof(T)});
       DVec va[kN], vb[kN], out[kN];
       LoadInputs<T, Op>(ra, rb, j, va, vb);
       for (int h = 0; h < kN; ++h) {

@@ -59,7 +59,9 @@ inline FVec SubF(FVec a, FVec b) { return _mm512_sub_ps(a, b); }
 // _mm512_cvtps_pd / _mm512_cvtpd_ps; they avoid GCC 12's false
 // -Wmaybe-uninitialized on the _mm256_undefined_ps() inside the plain forms.
 inline void Widen(FVec f, DVec* v) {
-  v[0] = _mm512_maskz_cvtps_pd(0xFF, _mm512_castps512_ps256(f));
+  __m256 low;  // the low half without _mm512_castps512_ps256 (same warning)
+  std::memcpy(&low, &f, sizeof(low));
+  v[0] = _mm512_maskz_cvtps_pd(0xFF, low);
   v[1] = _mm512_maskz_cvtps_pd(
       0xFF, _mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xF, _mm512_castps_pd(f), 1)));
 }
