@@ -344,22 +344,48 @@ ItemRange RangeOf(const Plan& p, int64_t channels, int64_t item) {
 // How a row-mode item walks its rows: as one flat pattern (single block and
 // a short enough pattern) or row by row over its block of positions.
 struct RowWalk {
-  int64_t len;          // positions per segment
-  int64_t first;        // offset of position 0 inside a row
-  bool flat;            // segments are consecutive patterns, not rows
-  int64_t channel_of_0; // channel of position 0
+  int64_t len;       // positions per segment
+  int64_t first;     // offset of position 0 inside a row
+  int64_t channels;  // channels cycled through by the positions (from r.c0)
+  bool flat;         // segments are consecutive patterns, not rows
 };
 
 template <class T>
 RowWalk RowWalkOf(const Plan& p, const Layout& l, const ItemRange& r) {
   const int64_t pattern = RowPatternLength(p.row_len, kLanes<T>);
-  if (p.blocks == 1 && pattern <= kRowMaxPattern) return {pattern, 0, true, 0};
-  return {(r.c1 - r.c0) * l.inner, r.c0 * l.inner, false, r.c0};
+  if (p.blocks == 1 && pattern <= kRowMaxPattern) return {pattern, 0, l.channels, true};
+  return {(r.c1 - r.c0) * l.inner, r.c0 * l.inner, r.c1 - r.c0, false};
 }
 
-// Channel of position j of a row walk.
-inline int64_t ChannelAt(const RowWalk& w, const Plan& p, int64_t inner, int64_t j) {
-  return w.flat ? (j % p.row_len) / inner : w.channel_of_0 + j / inner;
+// Calls f(j, k) for every position j of a row walk, in order, with k its
+// channel relative to the item's first channel. Counters instead of a
+// division per position: the per-item setup must stay small next to the
+// item's streaming (a division per position cost as much as the stream).
+template <class F>
+inline void ForEachPosition(const RowWalk& w, int64_t inner, F f) {
+  int64_t k = 0, i = 0;
+  for (int64_t j = 0; j < w.len; ++j) {
+    f(j, k);
+    if (++i == inner) {
+      i = 0;
+      if (++k == w.channels) k = 0;
+    }
+  }
+}
+
+// Sum of n consecutive doubles, four partial sums (the positions of one
+// channel are summed here; a single chain would serialize on add latency).
+inline double SumRange(const double* a, int64_t n) {
+  double t0 = 0.0, t1 = 0.0, t2 = 0.0, t3 = 0.0;
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    t0 += a[i];
+    t1 += a[i + 1];
+    t2 += a[i + 2];
+    t3 += a[i + 3];
+  }
+  for (; i < n; ++i) t0 += a[i];
+  return (t0 + t1) + (t2 + t3);
 }
 
 template <class T>
@@ -422,10 +448,10 @@ void SumsItem(void* ctx, int64_t item) {
     alignas(64) T ppar[kRowMaxPattern];
     alignas(64) double ps[kRowMaxPattern];
     alignas(64) double pq[kRowMaxPattern];
-    for (int64_t j = 0; j < w.len; ++j) {
-      ppar[j] = par[ChannelAt(w, p, inner, j) - r.c0];
+    ForEachPosition(w, inner, [&](int64_t j, int64_t k) {
+      ppar[j] = par[k];
       ps[j] = pq[j] = 0.0;
-    }
+    });
     const T* a = args.a + base + w.first;
     const T* b = args.b + base + w.first;
     if (w.flat) {
@@ -439,10 +465,19 @@ void SumsItem(void* ctx, int64_t item) {
     } else {
       SumRowsNhwc<T, Op>(a, b, p.row_len, rows, w.len, ppar, ps, pq);
     }
-    for (int64_t j = 0; j < w.len; ++j) {
-      const int64_t k = ChannelAt(w, p, inner, j) - r.c0;
-      s[k] += ps[j];
-      q[k] += pq[j];
+    // Positions come in runs of `inner` of one channel, channels cycling.
+    if (inner == 1) {
+      for (int64_t j = 0, k = 0; j < w.len; ++j) {
+        s[k] += ps[j];
+        q[k] += pq[j];
+        if (++k == w.channels) k = 0;
+      }
+    } else {
+      for (int64_t j = 0, k = 0; j < w.len; j += inner) {
+        s[k] += SumRange(ps + j, inner);
+        q[k] += SumRange(pq + j, inner);
+        if (++k == w.channels) k = 0;
+      }
     }
   }
 
@@ -501,12 +536,11 @@ void ApplyItem(void* ctx, int64_t item) {
   const int64_t base = r.u0 * p.row_len;
   const RowWalk w = RowWalkOf<T>(p, l, r);
   alignas(64) double coef[Op::kCoefs * kRowMaxPattern];
-  for (int64_t j = 0; j < w.len; ++j) {
-    const int64_t c = ChannelAt(w, p, inner, j);
-    for (int k = 0; k < Op::kCoefs; ++k) {
-      coef[k * kRowMaxPattern + j] = args.coef[k * channels + c];
+  ForEachPosition(w, inner, [&](int64_t j, int64_t k) {
+    for (int c = 0; c < Op::kCoefs; ++c) {
+      coef[c * kRowMaxPattern + j] = args.coef[c * channels + r.c0 + k];
     }
-  }
+  });
   const int64_t off = base + w.first;
   if (w.flat) {
     const int64_t total = rows * p.row_len;
@@ -523,16 +557,17 @@ void ApplyItem(void* ctx, int64_t item) {
 }
 
 // ---------------------------------------------------------------------------
-// Merging partials (per channel, in group order, so the result does not
-// depend on which thread produced which partial).
+// Merging partials: per channel over groups in group order, so the result
+// does not depend on which thread produced which partial. Loops run group by
+// group over a range of channels, following the [group][channel] layout.
 
 struct MergeArgs {
-  const double* part;
+  const double* part;  // [groups][channels][3]
   int64_t groups;
   int64_t channels;
-  bool stats;     // Chan merge of (n, mean, M2), else plain sums of (s, q)
-  double* first;  // stats: mean;      sums: s
-  double* second; // stats: variance;  sums: q
+  bool stats;      // statistics (n, mean, M2), else plain sums (n, s, q)
+  double* first;   // stats: mean;      sums: s
+  double* second;  // stats: variance;  sums: q
 };
 
 constexpr int64_t kMergeChannels = 4096;
@@ -541,26 +576,41 @@ void MergeItem(void* ctx, int64_t item) {
   const MergeArgs& m = *static_cast<const MergeArgs*>(ctx);
   const int64_t c0 = item * kMergeChannels;
   const int64_t c1 = Min(m.channels, c0 + kMergeChannels);
-  for (int64_t c = c0; c < c1; ++c) {
-    const double* rec = m.part + c * 3;
-    double n = rec[0], x = rec[1], y = rec[2];
-    for (int64_t g = 1; g < m.groups; ++g) {
-      rec = m.part + (g * m.channels + c) * 3;
-      if (m.stats) {
-        const double nb = rec[0];
-        const double n_ab = n + nb;
-        const double delta = rec[1] - x;
-        x += delta * (nb / n_ab);
-        y += rec[2] + delta * delta * (n * (nb / n_ab));
-        n = n_ab;
-      } else {
-        x += rec[1];
-        y += rec[2];
+  for (int64_t c = c0; c < c1; ++c) m.first[c] = m.second[c] = 0.0;
+  if (!m.stats) {
+    for (int64_t g = 0; g < m.groups; ++g) {
+      const double* rec = m.part + (g * m.channels + c0) * 3;
+      for (int64_t c = c0; c < c1; ++c, rec += 3) {
+        m.first[c] += rec[1];
+        m.second[c] += rec[2];
       }
     }
-    m.first[c] = x;
-    m.second[c] = m.stats ? y / n : y;
+    return;
   }
+  // Pass 1: the channel mean M = sum n_g mean_g / n (first holds sum n_g
+  // mean_g, second holds n meanwhile).
+  for (int64_t g = 0; g < m.groups; ++g) {
+    const double* rec = m.part + (g * m.channels + c0) * 3;
+    for (int64_t c = c0; c < c1; ++c, rec += 3) {
+      m.first[c] = MulAddScalar(rec[0], rec[1], m.first[c]);
+      m.second[c] += rec[0];
+    }
+  }
+  for (int64_t c = c0; c < c1; ++c) m.first[c] /= m.second[c];
+  // Pass 2: M2 = sum (M2_g + n_g (mean_g - M)^2), every term >= 0 (so no
+  // cancellation); the variance is M2 / n. Accumulated in place of n, which
+  // is re-derived from the partials.
+  for (int64_t c = c0; c < c1; ++c) m.second[c] = 0.0;
+  double n_total = 0.0;
+  for (int64_t g = 0; g < m.groups; ++g) {
+    const double* rec = m.part + (g * m.channels + c0) * 3;
+    n_total += rec[0];
+    for (int64_t c = c0; c < c1; ++c, rec += 3) {
+      const double d = rec[1] - m.first[c];
+      m.second[c] += MulAddScalar(rec[0] * d, d, rec[2]);
+    }
+  }
+  for (int64_t c = c0; c < c1; ++c) m.second[c] /= n_total;
 }
 
 void Merge(MergeArgs& m) {
@@ -579,14 +629,15 @@ void Merge(MergeArgs& m) {
 // channel in the item (its first value), so d is of the order of the spread
 // and the cancellation in M2 = q - s^2/n costs only about
 // eps_double * ((mean - p)^2 / var) relative, negligible for any sample.
-// The item's (n, mean = p + s/n, M2) are then merged across groups in group
-// order with Chan et al.'s pairwise update,
-//   n = na + nb,  delta = mean_b - mean_a,
-//   mean = mean_a + delta * nb / n,
-//   M2 = M2_a + M2_b + delta^2 * na * nb / n,
-// which is exact in exact arithmetic and stable in floating point; the
-// variance is M2 / n. Item boundaries and the merge order depend only on the
-// layout, so the result is bit-identical for every thread count.
+// The items' (n_g, mean_g = p + s/n_g, M2_g) are then merged per channel in
+// group order with the parallel-variance identity (Chan et al.; the
+// pairwise update applied to all groups at once),
+//   n = sum n_g,  M = sum n_g mean_g / n,
+//   M2 = sum (M2_g + n_g (mean_g - M)^2),
+// whose terms are all >= 0, so the merge adds no cancellation; it needs no
+// division per group, unlike the pairwise form. The variance is M2 / n.
+// Item boundaries and the merge order depend only on the layout, so the
+// result is bit-identical for every thread count.
 template <class T>
 void ComputeStats(const T* x, const Layout& l, const Plan& p, double* mean_d, double* var_d) {
   Scratch part(p.groups * l.channels * 3);

@@ -44,15 +44,24 @@ Plan MakePlan(const Layout& layout) {
     unit_values_per_channel = inner;
     if (p.row_len <= kRowMaxBlockPositions) {
       p.blocks = 1;
+      p.block_c = channels;
       align = 128 / Gcd(p.row_len, 128);
     } else {
-      p.blocks = CeilDiv(channels, std::max<int64_t>(1, kRowMaxBlockPositions / inner));
+      // A multiple of m channels spans a multiple of 16 positions; inner < 64
+      // keeps 16 * inner / gcd(inner, 16) <= 1008 within the block limit.
+      const int64_t m = 16 / Gcd(inner, 16);
+      p.block_c = std::max<int64_t>(m, kRowMaxBlockPositions / inner / m * m);
+      p.blocks = CeilDiv(channels, p.block_c);
     }
   }
-  p.block_c = CeilDiv(channels, p.blocks);
-  p.blocks = CeilDiv(channels, p.block_c);
+  if (p.run_mode) {
+    p.block_c = CeilDiv(channels, p.blocks);
+    p.blocks = CeilDiv(channels, p.block_c);
+  }
   const int64_t unit_values = p.block_c * unit_values_per_channel;
-  int64_t per_group = RoundUp(CeilDiv(kItemValues, unit_values), align);
+  int64_t per_group = RoundUp(std::max(CeilDiv(kItemValues, unit_values),
+                                       CeilDiv(kMinValuesPerChannel, unit_values_per_channel)),
+                              align);
   if (CeilDiv(p.units, per_group) > kMaxGroups) {
     per_group = RoundUp(CeilDiv(p.units, kMaxGroups), align);
   }

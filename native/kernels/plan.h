@@ -31,15 +31,23 @@ constexpr int64_t kRunMinInner = 64;
 constexpr int64_t kRunMaxPiece = int64_t{1} << 16;
 constexpr int64_t kRunMaxBlockChannels = 1024;
 // Row mode: at most this many positions (channels*inner) per block, so the
-// per-position accumulators of an item stay in L1.
-constexpr int64_t kRowMaxBlockPositions = 512;
+// per-position accumulators of an item (20-24 bytes each) stay in L1. When a
+// row needs several blocks, a block spans a multiple of 16 positions (the
+// widest vector) wherever the channel boundaries allow, so block walks have
+// no scalar tail.
+constexpr int64_t kRowMaxBlockPositions = 1024;
 // Row mode with a single block streams whole rows as one flat array whose
 // channel pattern repeats every lcm(row_len, vector width) values; patterns
-// longer than this fall back to walking row by row.
+// longer than this fall back to walking row by row. Also the size of the
+// per-position arrays, so it is >= kRowMaxBlockPositions.
 constexpr int64_t kRowMaxPattern = 1024;
 // Target values per item, and a cap on groups (it bounds partial storage to
 // kMaxGroups * channels records).
 constexpr int64_t kItemValues = int64_t{1} << 16;
+// ...and at least this many values per channel per item: the per-item
+// setup and the merge cost per (group, channel), which must stay small next
+// to the values each group streams for a channel (wide channels-last rows).
+constexpr int64_t kMinValuesPerChannel = 256;
 constexpr int64_t kMaxGroups = 256;
 
 struct Plan {
