@@ -350,10 +350,14 @@ struct RowWalk {
   bool flat;         // segments are consecutive patterns, not rows
 };
 
+// A flat pattern never extends past the item's values: a small tensor would
+// otherwise pay for setting up and reducing positions it never touches.
 template <class T>
 RowWalk RowWalkOf(const Plan& p, const Layout& l, const ItemRange& r) {
   const int64_t pattern = RowPatternLength(p.row_len, kLanes<T>);
-  if (p.blocks == 1 && pattern <= kRowMaxPattern) return {pattern, 0, l.channels, true};
+  if (p.blocks == 1 && pattern <= kRowMaxPattern) {
+    return {Min(pattern, (r.u1 - r.u0) * p.row_len), 0, l.channels, true};
+  }
   return {(r.c1 - r.c0) * l.inner, r.c0 * l.inner, r.c1 - r.c0, false};
 }
 
