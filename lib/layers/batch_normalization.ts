@@ -1,4 +1,3 @@
-import { getConstraint, type Constraint, type ConstraintConfig, type ConstraintIdentifier } from '../constraints.js';
 import { allocate, type FloatArray } from '../dtype.js';
 import { describe, rangeError, typeError } from '../errors.js';
 import { getInitializer, type Initializer, type InitializerConfig, type InitializerIdentifier } from '../initializers.js';
@@ -8,10 +7,10 @@ import { batchNormInferOp, batchNormTrainOp, ghostBatchNormTrainOp } from '../op
 import { add, mul, sqrt, square, sub, div } from '../ops/elementwise.js';
 import { sum } from '../ops/reduction.js';
 import { reshape, transpose } from '../ops/shape.js';
-import { getRegularizer, type Regularizer, type RegularizerConfig, type RegularizerIdentifier } from '../regularizers.js';
 import { Tensor, toTensor, type TensorLike } from '../tensor.js';
 import type { Variable } from '../variable.js';
-import { Layer, type ApplyOptions, type LayerConfig, type LayerOptions } from './layer.js';
+import { AffineLayer, type AffineConfig, type AffineOptions } from './affine.js';
+import type { ApplyOptions } from './layer.js';
 import { registerLayer } from './registry.js';
 
 /** How the batch variance enters `moving_variance`. */
@@ -28,25 +27,13 @@ export interface RenormClipping {
 }
 
 /** Arguments of {@link BatchNormalization}; defaults are Keras'. */
-export interface BatchNormalizationOptions extends LayerOptions {
+export interface BatchNormalizationOptions extends AffineOptions {
   /** Channel axis or axes kept; every other axis is normalized over. Default -1. */
   axis?: number | number[];
   /** Moving-average momentum in [0, 1]: `moving = moving * momentum + batch * (1 - momentum)`. Default 0.99. */
   momentum?: number;
-  /** Added to the variance before the square root; finite and > 0. Default 1e-3. */
-  epsilon?: number;
-  /** Add the learned offset `beta`. Default true. */
-  center?: boolean;
-  /** Multiply by the learned scale `gamma`. Default true. */
-  scale?: boolean;
-  betaInitializer?: InitializerIdentifier;
-  gammaInitializer?: InitializerIdentifier;
   movingMeanInitializer?: InitializerIdentifier;
   movingVarianceInitializer?: InitializerIdentifier;
-  betaRegularizer?: RegularizerIdentifier | null;
-  gammaRegularizer?: RegularizerIdentifier | null;
-  betaConstraint?: ConstraintIdentifier | null;
-  gammaConstraint?: ConstraintIdentifier | null;
   /** Batch renormalization (Ioffe 2017). Default false. */
   renorm?: boolean;
   renormClipping?: RenormClipping | null;
@@ -79,20 +66,11 @@ export interface BatchNormalizationApplyOptions extends ApplyOptions {
 }
 
 /** What {@link BatchNormalization.getConfig} returns: every argument, serializable as JSON. */
-export interface BatchNormalizationConfig extends LayerConfig {
+export interface BatchNormalizationConfig extends AffineConfig {
   axis: number | number[];
   momentum: number;
-  epsilon: number;
-  center: boolean;
-  scale: boolean;
-  betaInitializer: InitializerConfig;
-  gammaInitializer: InitializerConfig;
   movingMeanInitializer: InitializerConfig;
   movingVarianceInitializer: InitializerConfig;
-  betaRegularizer: RegularizerConfig | null;
-  gammaRegularizer: RegularizerConfig | null;
-  betaConstraint: ConstraintConfig | null;
-  gammaConstraint: ConstraintConfig | null;
   renorm: boolean;
   renormClipping: RenormClipping | null;
   renormMomentum: number;
@@ -116,28 +94,17 @@ export interface BatchNormalizationConfig extends LayerConfig {
  * const out = net.apply(x, { training: true });
  * console.log(net.variables.map(String));
  */
-export class BatchNormalization extends Layer {
+export class BatchNormalization extends AffineLayer {
   readonly axis: number | number[];
   readonly momentum: number;
-  readonly epsilon: number;
-  readonly center: boolean;
-  readonly scale: boolean;
   readonly movingVarianceCorrection: MovingVarianceCorrection;
-  readonly betaInitializer: Initializer;
-  readonly gammaInitializer: Initializer;
   readonly movingMeanInitializer: Initializer;
   readonly movingVarianceInitializer: Initializer;
-  readonly betaRegularizer: Regularizer | null;
-  readonly gammaRegularizer: Regularizer | null;
-  readonly betaConstraint: Constraint | null;
-  readonly gammaConstraint: Constraint | null;
   readonly renorm: boolean;
   readonly renormClipping: Readonly<RenormClipping> | null;
   readonly renormMomentum: number;
   readonly virtualBatchSize: number | null;
 
-  gamma: Variable | null = null;
-  beta: Variable | null = null;
   movingMean: Variable | null = null;
   movingVariance: Variable | null = null;
   renormMean: Variable | null = null;
@@ -159,17 +126,8 @@ export class BatchNormalization extends Layer {
     const {
       axis = -1,
       momentum = 0.99,
-      epsilon = 1e-3,
-      center = true,
-      scale = true,
-      betaInitializer = 'zeros',
-      gammaInitializer = 'ones',
       movingMeanInitializer = 'zeros',
       movingVarianceInitializer = 'ones',
-      betaRegularizer = null,
-      gammaRegularizer = null,
-      betaConstraint = null,
-      gammaConstraint = null,
       renorm = false,
       renormClipping = null,
       renormMomentum = 0.99,
@@ -180,11 +138,7 @@ export class BatchNormalization extends Layer {
     if (!axisOk) throw typeError(api, 'axis as an integer or a non-empty array of integers', axis);
     if (Array.isArray(axis) && new Set(axis).size !== axis.length) throw rangeError(api, 'distinct axes', axis);
     this.momentum = checkUnit(momentum, api, 'momentum');
-    if (typeof epsilon !== 'number') throw typeError(api, 'epsilon as a number', epsilon);
-    if (!(epsilon > 0 && Number.isFinite(epsilon))) throw rangeError(api, 'epsilon finite and > 0', epsilon);
-    for (const [k, v] of [['center', center], ['scale', scale], ['renorm', renorm]] as const) {
-      if (typeof v !== 'boolean') throw typeError(api, `${k} as a boolean`, v);
-    }
+    if (typeof renorm !== 'boolean') throw typeError(api, 'renorm as a boolean', renorm);
     if (movingVarianceCorrection !== 'unbiased' && movingVarianceCorrection !== 'biased') {
       throw rangeError(api, `movingVarianceCorrection 'unbiased' or 'biased'`, movingVarianceCorrection);
     }
@@ -195,22 +149,13 @@ export class BatchNormalization extends Layer {
       throw rangeError(api, 'renorm or virtualBatchSize, not both', 'both', true);
     }
     this.axis = Array.isArray(axis) ? axis.slice() : axis;
-    this.epsilon = epsilon;
-    this.center = center;
-    this.scale = scale;
     this.renorm = renorm;
     this.renormClipping = renormClipping === null ? null : Object.freeze(checkClipping(renormClipping, api));
     this.renormMomentum = checkUnit(renormMomentum, api, 'renormMomentum');
     this.virtualBatchSize = virtualBatchSize;
     this.movingVarianceCorrection = movingVarianceCorrection;
-    this.betaInitializer = getInitializer(betaInitializer, api, 'betaInitializer');
-    this.gammaInitializer = getInitializer(gammaInitializer, api, 'gammaInitializer');
     this.movingMeanInitializer = getInitializer(movingMeanInitializer, api, 'movingMeanInitializer');
     this.movingVarianceInitializer = getInitializer(movingVarianceInitializer, api, 'movingVarianceInitializer');
-    this.betaRegularizer = getRegularizer(betaRegularizer, api, 'betaRegularizer');
-    this.gammaRegularizer = getRegularizer(gammaRegularizer, api, 'gammaRegularizer');
-    this.betaConstraint = getConstraint(betaConstraint, api, 'betaConstraint');
-    this.gammaConstraint = getConstraint(gammaConstraint, api, 'gammaConstraint');
   }
 
   /** Recreates a layer from {@link getConfig}'s output. */
@@ -258,12 +203,7 @@ export class BatchNormalization extends Layer {
       this.invPerm = this.perm.map((_, d) => this.perm!.indexOf(d));
     }
     const paramShape = this.axes.map((a) => inputShape[a]);
-    if (this.scale) {
-      this.gamma = this.addWeight('gamma', paramShape, this.gammaInitializer, true, { regularizer: this.gammaRegularizer, constraint: this.gammaConstraint });
-    }
-    if (this.center) {
-      this.beta = this.addWeight('beta', paramShape, this.betaInitializer, true, { regularizer: this.betaRegularizer, constraint: this.betaConstraint });
-    }
+    this.addAffineWeights(paramShape);
     this.movingMean = this.addWeight('moving_mean', paramShape, this.movingMeanInitializer, false);
     this.movingVariance = this.addWeight('moving_variance', paramShape, this.movingVarianceInitializer, false);
     if (this.renorm) {
@@ -458,17 +398,8 @@ export class BatchNormalization extends Layer {
       ...super.getConfig(),
       axis: Array.isArray(this.axis) ? this.axis.slice() : this.axis,
       momentum: this.momentum,
-      epsilon: this.epsilon,
-      center: this.center,
-      scale: this.scale,
-      betaInitializer: this.betaInitializer.serialize(),
-      gammaInitializer: this.gammaInitializer.serialize(),
       movingMeanInitializer: this.movingMeanInitializer.serialize(),
       movingVarianceInitializer: this.movingVarianceInitializer.serialize(),
-      betaRegularizer: this.betaRegularizer?.serialize() ?? null,
-      gammaRegularizer: this.gammaRegularizer?.serialize() ?? null,
-      betaConstraint: this.betaConstraint?.serialize() ?? null,
-      gammaConstraint: this.gammaConstraint?.serialize() ?? null,
       renorm: this.renorm,
       renormClipping: this.renormClipping ? { ...this.renormClipping } : null,
       renormMomentum: this.renormMomentum,

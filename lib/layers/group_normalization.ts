@@ -1,47 +1,22 @@
-import type { Constraint, ConstraintConfig, ConstraintIdentifier } from '../constraints.js';
 import { rangeError, typeError } from '../errors.js';
-import type { Initializer, InitializerConfig, InitializerIdentifier } from '../initializers.js';
 import { groupNormAsync, groupNormOp } from '../ops/group_norm.js';
-import type { Regularizer, RegularizerConfig, RegularizerIdentifier } from '../regularizers.js';
 import type { Tensor } from '../tensor.js';
-import type { Variable } from '../variable.js';
-import { Layer, type ApplyOptions, type LayerConfig, type LayerOptions } from './layer.js';
+import { AffineLayer, type AffineConfig, type AffineOptions } from './affine.js';
+import type { ApplyOptions } from './layer.js';
 import { registerLayer } from './registry.js';
-import { affineArguments, serializeAffine } from './layer_normalization.js';
 
 /** Arguments of {@link GroupNormalization}; defaults are Keras 3's. */
-export interface GroupNormalizationOptions extends LayerOptions {
+export interface GroupNormalizationOptions extends AffineOptions {
   /** Number of channel groups; must divide the channels. -1 means one group per channel (instance normalization). Default 32. */
   groups?: number;
   /** The channel axis (not the batch axis 0). Default -1 (channels-last); 1 for channels-first. */
   axis?: number;
-  /** Added to the variance before the square root; finite and > 0. Default 1e-3. */
-  epsilon?: number;
-  /** Add the learned per-channel offset `beta`. Default true. */
-  center?: boolean;
-  /** Multiply by the learned per-channel scale `gamma`. Default true. */
-  scale?: boolean;
-  betaInitializer?: InitializerIdentifier;
-  gammaInitializer?: InitializerIdentifier;
-  betaRegularizer?: RegularizerIdentifier | null;
-  gammaRegularizer?: RegularizerIdentifier | null;
-  betaConstraint?: ConstraintIdentifier | null;
-  gammaConstraint?: ConstraintIdentifier | null;
 }
 
 /** What {@link GroupNormalization.getConfig} returns. */
-export interface GroupNormalizationConfig extends LayerConfig {
+export interface GroupNormalizationConfig extends AffineConfig {
   groups: number;
   axis: number;
-  epsilon: number;
-  center: boolean;
-  scale: boolean;
-  betaInitializer: InitializerConfig;
-  gammaInitializer: InitializerConfig;
-  betaRegularizer: RegularizerConfig | null;
-  gammaRegularizer: RegularizerConfig | null;
-  betaConstraint: ConstraintConfig | null;
-  gammaConstraint: ConstraintConfig | null;
 }
 
 /**
@@ -64,26 +39,13 @@ export interface GroupNormalizationConfig extends LayerConfig {
  * const y = gn.apply(x);
  * const nchw = new nk.layers.GroupNormalization({ groups: 8, axis: 1 }); // NCHW
  */
-export class GroupNormalization extends Layer {
+export class GroupNormalization extends AffineLayer {
   readonly groups: number;
   readonly axis: number;
-  readonly epsilon: number;
-  readonly center: boolean;
-  readonly scale: boolean;
-  readonly betaInitializer: Initializer;
-  readonly gammaInitializer: Initializer;
-  readonly betaRegularizer: Regularizer | null;
-  readonly gammaRegularizer: Regularizer | null;
-  readonly betaConstraint: Constraint | null;
-  readonly gammaConstraint: Constraint | null;
 
-  gamma: Variable | null = null;
-  beta: Variable | null = null;
-
-  /** The resolved channel axis, group count and input shape, fixed by build. */
+  /** The resolved channel axis and group count, fixed by build. */
   private channelAxis = -1;
   private groupCount = 0;
-  private builtShape: readonly number[] = [];
 
   /**
    * @param options Keras arguments in camelCase (see {@link GroupNormalizationOptions})
@@ -97,18 +59,8 @@ export class GroupNormalization extends Layer {
     if (typeof groups !== 'number' || !Number.isInteger(groups)) throw typeError(api, 'groups as an integer', groups);
     if (groups < 1 && groups !== -1) throw rangeError(api, 'groups >= 1, or -1 for one group per channel', groups);
     if (typeof axis !== 'number' || !Number.isInteger(axis)) throw typeError(api, 'axis as an integer', axis);
-    const a = affineArguments(options, api);
     this.groups = groups;
     this.axis = axis;
-    this.epsilon = a.epsilon;
-    this.center = a.center;
-    this.scale = a.scale;
-    this.betaInitializer = a.betaInitializer;
-    this.gammaInitializer = a.gammaInitializer;
-    this.betaRegularizer = a.betaRegularizer;
-    this.gammaRegularizer = a.gammaRegularizer;
-    this.betaConstraint = a.betaConstraint;
-    this.gammaConstraint = a.gammaConstraint;
   }
 
   /**
@@ -131,7 +83,7 @@ export class GroupNormalization extends Layer {
     const shapeText = `shape [${x.shape.join(',')}]`;
     const rank = x.rank;
     if (this.built) {
-      const expected = this.builtShape;
+      const expected = this.buildShape;
       const axis = this.channelAxis;
       if (rank !== expected.length || x.shape[axis] !== expected[axis]) {
         throw rangeError(api, `input of rank ${expected.length} with ${expected[axis]} channels on axis ${this.axis}`, shapeText, true, 'ERR_NORMKIT_SHAPE_MISMATCH');
@@ -157,13 +109,7 @@ export class GroupNormalization extends Layer {
     this.channelAxis = this.axis < 0 ? this.axis + rank : this.axis;
     const channels = inputShape[this.channelAxis];
     this.groupCount = this.groups === -1 ? channels : this.groups;
-    this.builtShape = inputShape.slice();
-    if (this.scale) {
-      this.gamma = this.addWeight('gamma', [channels], this.gammaInitializer, true, { regularizer: this.gammaRegularizer, constraint: this.gammaConstraint });
-    }
-    if (this.center) {
-      this.beta = this.addWeight('beta', [channels], this.betaInitializer, true, { regularizer: this.betaRegularizer, constraint: this.betaConstraint });
-    }
+    this.addAffineWeights([channels]);
   }
 
   protected call(x: Tensor, _options: ApplyOptions): Tensor {
@@ -180,7 +126,7 @@ export class GroupNormalization extends Layer {
   }
 
   override getConfig(): GroupNormalizationConfig {
-    return { ...super.getConfig(), groups: this.groups, axis: this.axis, ...serializeAffine(this) };
+    return { ...super.getConfig(), groups: this.groups, axis: this.axis };
   }
 }
 

@@ -1,127 +1,27 @@
-import { getConstraint, type Constraint, type ConstraintConfig, type ConstraintIdentifier } from '../constraints.js';
 import { describe, rangeError, typeError } from '../errors.js';
-import { getInitializer, type Initializer, type InitializerConfig, type InitializerIdentifier } from '../initializers.js';
 import { resolveAxes } from '../layout.js';
 import { layerNormAsync, layerNormOp } from '../ops/layer_norm.js';
-import { getRegularizer, type Regularizer, type RegularizerConfig, type RegularizerIdentifier } from '../regularizers.js';
 import type { Tensor } from '../tensor.js';
-import type { Variable } from '../variable.js';
-import { Layer, type ApplyOptions, type LayerConfig, type LayerOptions } from './layer.js';
+import { AffineLayer, type AffineConfig, type AffineOptions } from './affine.js';
+import type { ApplyOptions } from './layer.js';
 import { registerLayer } from './registry.js';
 
 /** Arguments of {@link LayerNormalization}; defaults are Keras 3's. */
-export interface LayerNormalizationOptions extends LayerOptions {
+export interface LayerNormalizationOptions extends AffineOptions {
   /** Axis or axes normalized over (statistics per position of the others); gamma/beta span them. Default -1. */
   axis?: number | number[];
-  /** Added to the variance before the square root; finite and > 0. Default 1e-3. */
-  epsilon?: number;
-  /** Add the learned offset `beta`. Default true. */
-  center?: boolean;
-  /** Multiply by the learned scale `gamma`. Default true. */
-  scale?: boolean;
   /**
    * Keras 3's `rms_scaling` (deprecated there): `y = x / sqrt(var + epsilon) * gamma`
    * with the mean-centered variance and no beta; `center` and `scale` are
    * ignored (gamma is always created, beta never). Default false.
    */
   rmsScaling?: boolean;
-  betaInitializer?: InitializerIdentifier;
-  gammaInitializer?: InitializerIdentifier;
-  betaRegularizer?: RegularizerIdentifier | null;
-  gammaRegularizer?: RegularizerIdentifier | null;
-  betaConstraint?: ConstraintIdentifier | null;
-  gammaConstraint?: ConstraintIdentifier | null;
-}
-
-/** Serialized affine arguments, shared by LayerNormalization's and GroupNormalization's configs. */
-export interface AffineConfig {
-  epsilon: number;
-  center: boolean;
-  scale: boolean;
-  betaInitializer: InitializerConfig;
-  gammaInitializer: InitializerConfig;
-  betaRegularizer: RegularizerConfig | null;
-  gammaRegularizer: RegularizerConfig | null;
-  betaConstraint: ConstraintConfig | null;
-  gammaConstraint: ConstraintConfig | null;
 }
 
 /** What {@link LayerNormalization.getConfig} returns. */
-export interface LayerNormalizationConfig extends LayerConfig {
+export interface LayerNormalizationConfig extends AffineConfig {
   axis: number | number[];
-  epsilon: number;
-  center: boolean;
-  scale: boolean;
   rmsScaling: boolean;
-  betaInitializer: InitializerConfig;
-  gammaInitializer: InitializerConfig;
-  betaRegularizer: RegularizerConfig | null;
-  gammaRegularizer: RegularizerConfig | null;
-  betaConstraint: ConstraintConfig | null;
-  gammaConstraint: ConstraintConfig | null;
-}
-
-/** Validated affine arguments shared by the layer-statistics layers. */
-export interface AffineArguments {
-  epsilon: number;
-  center: boolean;
-  scale: boolean;
-  betaInitializer: Initializer;
-  gammaInitializer: Initializer;
-  betaRegularizer: Regularizer | null;
-  gammaRegularizer: Regularizer | null;
-  betaConstraint: Constraint | null;
-  gammaConstraint: Constraint | null;
-}
-
-/**
- * Checks and resolves epsilon, center, scale and the beta/gamma
- * initializers, regularizers and constraints (Keras defaults).
- * @param options the layer's options
- * @param api layer name for messages
- * @returns the resolved arguments
- * @throws {TypeError} for a wrong type; {RangeError} for epsilon <= 0 or not finite, unknown names
- * @example
- * const a = affineArguments({ epsilon: 1e-5 }, 'GroupNormalization');
- */
-export function affineArguments(options: LayerNormalizationOptions, api: string): AffineArguments {
-  const { epsilon = 1e-3, center = true, scale = true } = options;
-  if (typeof epsilon !== 'number') throw typeError(api, 'epsilon as a number', epsilon);
-  if (!(epsilon > 0 && Number.isFinite(epsilon))) throw rangeError(api, 'epsilon finite and > 0', epsilon);
-  if (typeof center !== 'boolean') throw typeError(api, 'center as a boolean', center);
-  if (typeof scale !== 'boolean') throw typeError(api, 'scale as a boolean', scale);
-  return {
-    epsilon,
-    center,
-    scale,
-    betaInitializer: getInitializer(options.betaInitializer ?? 'zeros', api, 'betaInitializer'),
-    gammaInitializer: getInitializer(options.gammaInitializer ?? 'ones', api, 'gammaInitializer'),
-    betaRegularizer: getRegularizer(options.betaRegularizer, api, 'betaRegularizer'),
-    gammaRegularizer: getRegularizer(options.gammaRegularizer, api, 'gammaRegularizer'),
-    betaConstraint: getConstraint(options.betaConstraint, api, 'betaConstraint'),
-    gammaConstraint: getConstraint(options.gammaConstraint, api, 'gammaConstraint'),
-  };
-}
-
-/**
- * Serialized affine arguments (initializers, regularizers, constraints).
- * @param a resolved arguments
- * @returns the config entries
- * @example
- * serializeAffine(layer);
- */
-export function serializeAffine(a: AffineArguments): AffineConfig {
-  return {
-    epsilon: a.epsilon,
-    center: a.center,
-    scale: a.scale,
-    betaInitializer: a.betaInitializer.serialize(),
-    gammaInitializer: a.gammaInitializer.serialize(),
-    betaRegularizer: a.betaRegularizer ? a.betaRegularizer.serialize() : null,
-    gammaRegularizer: a.gammaRegularizer ? a.gammaRegularizer.serialize() : null,
-    betaConstraint: a.betaConstraint ? a.betaConstraint.serialize() : null,
-    gammaConstraint: a.gammaConstraint ? a.gammaConstraint.serialize() : null,
-  };
 }
 
 /**
@@ -144,25 +44,12 @@ export function serializeAffine(a: AffineArguments): AffineConfig {
  * const ln2 = new nk.layers.LayerNormalization({ axis: [1, 2] });
  * ln2.apply(x); console.log(ln2.gamma!.shape); // [10, 16]
  */
-export class LayerNormalization extends Layer {
+export class LayerNormalization extends AffineLayer {
   readonly axis: number | number[];
-  readonly epsilon: number;
-  readonly center: boolean;
-  readonly scale: boolean;
   readonly rmsScaling: boolean;
-  readonly betaInitializer: Initializer;
-  readonly gammaInitializer: Initializer;
-  readonly betaRegularizer: Regularizer | null;
-  readonly gammaRegularizer: Regularizer | null;
-  readonly betaConstraint: Constraint | null;
-  readonly gammaConstraint: Constraint | null;
-
-  gamma: Variable | null = null;
-  beta: Variable | null = null;
 
   /** Resolved (sorted, non-negative) normalized axes and the input shape, fixed by build. */
   private axes: number[] = [];
-  private builtShape: readonly number[] = [];
 
   /**
    * @param options Keras arguments in camelCase (see {@link LayerNormalizationOptions})
@@ -177,18 +64,8 @@ export class LayerNormalization extends Layer {
     if (!axisOk) throw typeError(api, 'axis as an integer or a non-empty array of integers', axis);
     if (Array.isArray(axis) && new Set(axis).size !== axis.length) throw rangeError(api, 'distinct axes', axis);
     if (typeof rmsScaling !== 'boolean') throw typeError(api, 'rmsScaling as a boolean', rmsScaling);
-    const a = affineArguments(options, api);
     this.axis = Array.isArray(axis) ? axis.slice() : axis;
     this.rmsScaling = rmsScaling;
-    this.epsilon = a.epsilon;
-    this.center = a.center;
-    this.scale = a.scale;
-    this.betaInitializer = a.betaInitializer;
-    this.gammaInitializer = a.gammaInitializer;
-    this.betaRegularizer = a.betaRegularizer;
-    this.gammaRegularizer = a.gammaRegularizer;
-    this.betaConstraint = a.betaConstraint;
-    this.gammaConstraint = a.gammaConstraint;
   }
 
   /**
@@ -213,7 +90,7 @@ export class LayerNormalization extends Layer {
       }
       return;
     }
-    const expected = this.builtShape;
+    const expected = this.buildShape;
     if (x.rank !== expected.length || this.axes.some((a) => x.shape[a] !== expected[a])) {
       const want = this.axes.map((a) => expected[a]).join('x');
       throw rangeError(api, `input of rank ${expected.length} with ${want} features on axis ${describe(this.axis)}`, shapeText, true, 'ERR_NORMKIT_SHAPE_MISMATCH');
@@ -222,14 +99,8 @@ export class LayerNormalization extends Layer {
 
   protected build(inputShape: readonly number[]): void {
     this.axes = resolveAxes(this.axis, inputShape.length, `${this.constructor.name}.apply`, 'axis');
-    this.builtShape = inputShape.slice();
-    const paramShape = this.axes.map((a) => inputShape[a]);
-    if (this.scale || this.rmsScaling) {
-      this.gamma = this.addWeight('gamma', paramShape, this.gammaInitializer, true, { regularizer: this.gammaRegularizer, constraint: this.gammaConstraint });
-    }
-    if (this.center && !this.rmsScaling) {
-      this.beta = this.addWeight('beta', paramShape, this.betaInitializer, true, { regularizer: this.betaRegularizer, constraint: this.betaConstraint });
-    }
+        const paramShape = this.axes.map((a) => inputShape[a]);
+    this.addAffineWeights(paramShape, this.scale || this.rmsScaling, this.center && !this.rmsScaling);
   }
 
   protected call(x: Tensor, _options: ApplyOptions): Tensor {
@@ -249,7 +120,6 @@ export class LayerNormalization extends Layer {
     return {
       ...super.getConfig(),
       axis: Array.isArray(this.axis) ? this.axis.slice() : this.axis,
-      ...serializeAffine(this),
       rmsScaling: this.rmsScaling,
     };
   }
