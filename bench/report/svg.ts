@@ -51,9 +51,10 @@ function panel(s: Scenario, rows: ResultRow[], top: number): string {
   }
   out.push(`<text x="14" y="${top + PLOT_H / 2}" font-size="11" transform="rotate(-90 14 ${top + PLOT_H / 2})" text-anchor="middle">GB/s (log)</text>`);
   const groupW = (W - LEFT - RIGHT) / Math.max(1, shapes.length);
-  const barW = groupW / (SERIES.length + 2);
+  const barW = Math.min(groupW / (SERIES.length + 2), 24);
   shapes.forEach((shape, g) => {
-    const x0 = LEFT + g * groupW + barW;
+    // Bars centred in their group.
+    const x0 = LEFT + g * groupW + (groupW - SERIES.length * barW) / 2;
     const inGroup = mine.filter((r) => r.shape === shape);
     const layoutTag = inGroup[0]?.layoutTag ?? '';
     out.push(`<text x="${x0 + (SERIES.length * barW) / 2}" y="${top + PLOT_H + 16}" font-size="11" text-anchor="middle">${esc(shape)} ${esc(layoutTag)}</text>`);
@@ -65,7 +66,10 @@ function panel(s: Scenario, rows: ResultRow[], top: number): string {
         // No bar: say why at the baseline (unsupported op/layout, or the peer threw).
         const why = r.status === 'error' ? 'error' : 'n/a';
         const color = r.status === 'error' ? '#c00' : '#888';
-        out.push(`<text x="${(x + barW / 2).toFixed(1)}" y="${top + PLOT_H - 3}" font-size="8" fill="${color}" text-anchor="middle"><title>${esc(`${series.label} ${shape}: ${r.reason ?? r.status}`)}</title>${why}</text>`);
+        // Written upwards from the baseline, so neighbouring labels never overlap.
+        const cx = (x + barW / 2).toFixed(1);
+        const by = top + PLOT_H - 3;
+        out.push(`<text x="${cx}" y="${by}" dy="3" font-size="9" fill="${color}" transform="rotate(-90 ${cx} ${by})"><title>${esc(`${series.label} ${shape}: ${r.reason ?? r.status}`)}</title>${why}</text>`);
         return;
       }
       const y = yOf(r.gbps, top);
