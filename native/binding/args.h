@@ -42,10 +42,33 @@ struct ArrayArg {
 
 class Args {
  public:
-  Args(const Napi::CallbackInfo& info, const char* api) : info_(info), api_(api) {}
+  // Arguments past this index read as undefined (no export takes more).
+  static constexpr size_t kMaxArgs = 16;
 
-  Napi::Env env() const { return info_.Env(); }
+  // For a raw napi_callback (see RegisterRaw): one napi_get_cb_info into a
+  // stack array. node-addon-api's CallbackInfo holds 6 values inline and
+  // heap-allocates (and asks V8 a second time) beyond that, which every
+  // kernel export (10-12 arguments) would pay on each call. `api` is the
+  // callback's data pointer (the export's name) unless given.
+  Args(napi_env env, napi_callback_info info, const char* api = nullptr) : env_(env), api_(api) {
+    size_t argc = kMaxArgs;
+    void* data = nullptr;
+    NAPI_THROW_IF_FAILED_VOID(env, napi_get_cb_info(env, info, &argc, argv_, nullptr, &data));
+    if (api_ == nullptr) api_ = static_cast<const char*>(data);
+  }
+
+  Args(const Napi::CallbackInfo& info, const char* api) : env_(info.Env()), api_(api) {
+    const size_t n = info.Length() < kMaxArgs ? info.Length() : kMaxArgs;
+    for (size_t i = 0; i < n; ++i) argv_[i] = info[i];
+    if (n < kMaxArgs) {
+      const napi_value undefined = info.Env().Undefined();
+      for (size_t i = n; i < kMaxArgs; ++i) argv_[i] = undefined;
+    }
+  }
+
+  Napi::Env env() const { return Napi::Env(env_); }
   const char* api() const { return api_; }
+  Napi::Value Arg(size_t index) const { return Napi::Value(env_, argv_[index]); }
 
   // Every typed array unwrapped so far (async calls keep them alive).
   std::vector<napi_value> arrays() const { return std::vector<napi_value>(arrays_, arrays_ + count_); }
@@ -60,47 +83,47 @@ class Args {
     l.channels = Dim(index + 1, "channels");
     l.inner = Dim(index + 2, "inner");
     if (l.outer > INT64_MAX / l.channels || l.outer * l.channels > INT64_MAX / l.inner) {
-      ThrowRangeError(env(), api_, "outer*channels*inner to fit in 64 bits",
-                      Product(l));
+      ThrowRangeError(env(), api_, "outer*channels*inner to fit in 64 bits", Product(l));
     }
     return l;
   }
 
   // A positive safe integer (1 .. 2^53 - 1).
   int64_t Dim(size_t index, const char* name) {
-    const Napi::Value v = info_[index];
-    auto what = [name] { return std::string(name) + " to be a positive safe integer"; };
     double d;
-    if (napi_get_value_double(env(), v, &d) != napi_ok) ThrowTypeError(env(), api_, what(), Describe(v));
+    if (napi_get_value_double(env_, argv_[index], &d) != napi_ok) {
+      ThrowTypeError(env(), api_, std::string(name) + " to be a positive safe integer", Describe(Arg(index)));
+    }
     if (!(d >= 1.0 && d <= 9007199254740991.0) || d != static_cast<double>(static_cast<int64_t>(d))) {
-      ThrowRangeError(env(), api_, what(), Describe(v));
+      ThrowRangeError(env(), api_, std::string(name) + " to be a positive safe integer", Describe(Arg(index)));
     }
     return static_cast<int64_t>(d);
   }
 
   double Finite(size_t index, const char* name) {
-    const Napi::Value v = info_[index];
-    auto what = [name] { return std::string(name) + " to be a finite number"; };
     double d;
-    if (napi_get_value_double(env(), v, &d) != napi_ok) ThrowTypeError(env(), api_, what(), Describe(v));
-    if (!(d - d == 0.0)) ThrowRangeError(env(), api_, what(), Describe(v));
+    if (napi_get_value_double(env_, argv_[index], &d) != napi_ok) {
+      ThrowTypeError(env(), api_, std::string(name) + " to be a finite number", Describe(Arg(index)));
+    }
+    if (!(d - d == 0.0)) ThrowRangeError(env(), api_, std::string(name) + " to be a finite number", Describe(Arg(index)));
     return d;
   }
 
   double Epsilon(size_t index, const char* name) {
-    const Napi::Value v = info_[index];
-    auto what = [name] { return std::string(name) + " to be a finite number > 0"; };
     double d;
-    if (napi_get_value_double(env(), v, &d) != napi_ok) ThrowTypeError(env(), api_, what(), Describe(v));
-    if (!(d > 0.0 && d - d == 0.0)) ThrowRangeError(env(), api_, what(), Describe(v));
+    if (napi_get_value_double(env_, argv_[index], &d) != napi_ok) {
+      ThrowTypeError(env(), api_, std::string(name) + " to be a finite number > 0", Describe(Arg(index)));
+    }
+    if (!(d > 0.0 && d - d == 0.0)) {
+      ThrowRangeError(env(), api_, std::string(name) + " to be a finite number > 0", Describe(Arg(index)));
+    }
     return d;
   }
 
   bool Boolean(size_t index, const char* name) {
-    const Napi::Value v = info_[index];
     bool b;
-    if (napi_get_value_bool(env(), v, &b) != napi_ok) {
-      ThrowTypeError(env(), api_, std::string(name) + " to be a boolean", Describe(v));
+    if (napi_get_value_bool(env_, argv_[index], &b) != napi_ok) {
+      ThrowTypeError(env(), api_, std::string(name) + " to be a boolean", Describe(Arg(index)));
     }
     return b;
   }
@@ -118,21 +141,17 @@ class Args {
   }
 
   void ExpectCount(const ArrayArg& a, const Layout& l) {
-    ExpectLength(a, l.count(),
-                 "outer*channels*inner = " + std::to_string(l.outer) + "*" +
-                     std::to_string(l.channels) + "*" + std::to_string(l.inner));
+    if (!a.present() || static_cast<uint64_t>(a.length) == static_cast<uint64_t>(l.count())) return;
+    ThrowLength(a, l.count(), ("outer*channels*inner = " + Product(l)).c_str());
   }
 
   void ExpectChannels(const ArrayArg& a, const Layout& l) {
     ExpectLength(a, l.channels, "channels");
   }
 
-  void ExpectLength(const ArrayArg& a, int64_t expected, const std::string& why) {
+  void ExpectLength(const ArrayArg& a, int64_t expected, const char* why) {
     if (a.present() && static_cast<uint64_t>(a.length) != static_cast<uint64_t>(expected)) {
-      ThrowRangeError(env(), api_,
-                      std::string(a.name) + " to have length " + std::to_string(expected) +
-                          " (" + why + ")",
-                      std::to_string(a.length));
+      ThrowLength(a, expected, why);
     }
   }
 
@@ -160,12 +179,19 @@ class Args {
            std::to_string(l.inner);
   }
 
+  [[noreturn]] void ThrowLength(const ArrayArg& a, int64_t expected, const char* why) {
+    ThrowRangeError(env(), api_,
+                    std::string(a.name) + " to have length " + std::to_string(expected) + " (" +
+                        why + ")",
+                    std::to_string(a.length));
+  }
+
+  // Absent arrays and empty ones have byte_length 0 and never overlap.
   void Disjoint(const ArrayArg& out, const ArrayArg& in, bool may_be_same) {
-    if (!out.present() || !in.present() || out.byte_length == 0 || in.byte_length == 0) return;
     const auto o0 = reinterpret_cast<uintptr_t>(out.data);
     const auto i0 = reinterpret_cast<uintptr_t>(in.data);
-    const bool overlap = o0 < i0 + in.byte_length && i0 < o0 + out.byte_length;
-    if (!overlap) return;
+    if (!(o0 < i0 + in.byte_length && i0 < o0 + out.byte_length)) return;
+    if (out.byte_length == 0 || in.byte_length == 0) return;
     if (may_be_same) {
       if (o0 == i0 && out.byte_length == in.byte_length) return;
       ThrowRangeError(env(), api_,
@@ -178,56 +204,70 @@ class Args {
                     "overlapping arrays");
   }
 
-  // The fast path is one napi_get_typedarray_info call per array: this runs
-  // for every argument of every call, and the bench's call-overhead floor
-  // (noop) unwraps two arrays exactly like this. Messages are only built
-  // on the way to a throw.
+  // The fast path is one napi_get_typedarray_info call per array, without
+  // the ArrayBuffer handle (only an empty view needs it, for the detached
+  // check): this runs for every argument of every call, and the bench's
+  // call-overhead floor (noop) unwraps two arrays exactly like this.
+  // Messages are only built on the way to a throw.
   ArrayArg Unwrap(size_t index, const char* name, bool optional) {
-    const Napi::Value v = info_[index];
+    const napi_value v = argv_[index];
     ArrayArg a;
     a.name = name;
     napi_typedarray_type type;
     size_t length;
     void* data;
+    if (napi_get_typedarray_info(env_, v, &type, &length, &data, nullptr, nullptr) == napi_ok &&
+        (type == napi_float32_array || type == napi_float64_array)) {
+      const bool f32 = type == napi_float32_array;
+      a.dtype = f32 ? DType::kFloat32 : DType::kFloat64;
+      a.byte_length = length * (f32 ? sizeof(float) : sizeof(double));
+      // Views of a transferred (detached) ArrayBuffer report length 0, so
+      // only empty views need the check; a SharedArrayBuffer is never detached.
+      if (length == 0) CheckNotDetached(v, a);
+      a.data = data;
+      a.length = length;
+      if (count_ < kMaxArrays) arrays_[count_++] = v;
+      return a;
+    }
+    if (optional) {
+      napi_valuetype t;
+      if (napi_typeof(env_, v, &t) == napi_ok && (t == napi_null || t == napi_undefined)) return a;
+    }
+    ThrowTypeError(env(), api_,
+                   std::string(name) + " to be a Float32Array or Float64Array" +
+                       (optional ? " or null" : ""),
+                   Describe(Arg(index)));
+  }
+
+  void CheckNotDetached(napi_value v, const ArrayArg& a) {
     napi_value buffer;
-    size_t offset;
-    const bool typed =
-        napi_get_typedarray_info(env(), v, &type, &length, &data, &buffer, &offset) == napi_ok;
-    if (typed && type == napi_float32_array) {
-      a.dtype = DType::kFloat32;
-      a.byte_length = length * sizeof(float);
-    } else if (typed && type == napi_float64_array) {
-      a.dtype = DType::kFloat64;
-      a.byte_length = length * sizeof(double);
-    } else {
-      if (optional && (v.IsNull() || v.IsUndefined())) return a;
-      ThrowTypeError(env(), api_,
-                     std::string(name) + " to be a Float32Array or Float64Array" +
-                         (optional ? " or null" : ""),
-                     Describe(v));
+    NAPI_THROW_IF_FAILED_VOID(env_, napi_get_typedarray_info(env_, v, nullptr, nullptr, nullptr, &buffer, nullptr));
+    bool detached = false;
+    NAPI_THROW_IF_FAILED_VOID(env_, napi_is_detached_arraybuffer(env_, buffer, &detached));
+    if (detached) {
+      ThrowTypeError(env(), api_, std::string(a.name) + " to be backed by a live ArrayBuffer",
+                     std::string(DTypeName(a.dtype)) + " over a detached ArrayBuffer");
     }
-    // Views of a transferred (detached) ArrayBuffer report length 0, so only
-    // empty views need the check; a SharedArrayBuffer is never detached.
-    if (length == 0) {
-      bool detached = false;
-      NAPI_THROW_IF_FAILED(env(), napi_is_detached_arraybuffer(env(), buffer, &detached), a);
-      if (detached) {
-        ThrowTypeError(env(), api_, std::string(name) + " to be backed by a live ArrayBuffer",
-                       std::string(DTypeName(a.dtype)) + " over a detached ArrayBuffer");
-      }
-    }
-    a.data = data;
-    a.length = length;
-    if (count_ < kMaxArrays) arrays_[count_++] = v;
-    return a;
   }
 
   static constexpr size_t kMaxArrays = 16;
-  const Napi::CallbackInfo& info_;
+  napi_env env_;
   const char* api_;
+  napi_value argv_[kMaxArgs];
   napi_value arrays_[kMaxArrays];
   size_t count_ = 0;
 };
+
+// Registers `cb` as exports[name] with the name as its data pointer (what
+// Args(env, info) reads as the api name): a plain Node-API function, no
+// node-addon-api wrapper in the call path. The callback catches its own
+// Napi::Error exceptions (see RunSync in async.h).
+inline void RegisterRaw(Napi::Env env, Napi::Object exports, const char* name, napi_callback cb) {
+  napi_value fn;
+  NAPI_THROW_IF_FAILED_VOID(env, napi_create_function(env, name, NAPI_AUTO_LENGTH, cb,
+                                                      const_cast<char*>(name), &fn));
+  exports.Set(name, Napi::Value(env, fn));
+}
 
 }  // namespace binding
 }  // namespace normkit

@@ -48,27 +48,39 @@ class KernelWorker final : public Napi::AsyncWorker {
   std::vector<Napi::ObjectReference> refs_;
 };
 
+// Raw napi callbacks (registered with RegisterRaw, whose data pointer is the
+// api name). C++ exceptions never cross into V8: a Napi::Error becomes the
+// JavaScript exception, as node-addon-api's own wrapper does.
 template <class Call, Call (*Parse)(Args&)>
-Napi::Value RunSync(const Napi::CallbackInfo& info, const char* api) {
-  Args args(info, api);
-  Parse(args).Run();
-  return info.Env().Undefined();
+napi_value RunSync(napi_env env, napi_callback_info info) {
+  try {
+    Args args(env, info);
+    Parse(args).Run();
+  } catch (const Napi::Error& e) {
+    e.ThrowAsJavaScriptException();
+  }
+  return nullptr;  // undefined
 }
 
 template <class Call, Call (*Parse)(Args&)>
-Napi::Value RunAsync(const Napi::CallbackInfo& info, const char* api) {
-  Napi::Env env = info.Env();
+napi_value RunAsync(napi_env raw_env, napi_callback_info info) {
+  Napi::Env env(raw_env);
   try {
-    Args args(info, api);
-    const Call call = Parse(args);
-    auto* worker = new KernelWorker<Call>(env, api, call, args.arrays());
-    Napi::Promise promise = worker->Promise();
-    worker->Queue();
-    return promise;
-  } catch (const Napi::Error& e) {
-    Napi::Promise::Deferred rejected = Napi::Promise::Deferred::New(env);
-    rejected.Reject(e.Value());
-    return rejected.Promise();
+    try {
+      Args args(raw_env, info);
+      const Call call = Parse(args);
+      auto* worker = new KernelWorker<Call>(env, args.api(), call, args.arrays());
+      Napi::Promise promise = worker->Promise();
+      worker->Queue();
+      return promise;
+    } catch (const Napi::Error& e) {
+      Napi::Promise::Deferred rejected = Napi::Promise::Deferred::New(env);
+      rejected.Reject(e.Value());
+      return rejected.Promise();
+    }
+  } catch (const Napi::Error& e) {  // creating the rejected promise failed
+    e.ThrowAsJavaScriptException();
+    return nullptr;
   }
 }
 

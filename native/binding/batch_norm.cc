@@ -136,37 +136,15 @@ BackwardCall ParseBackward(Args& a) {
   return c;
 }
 
-Napi::Value TrainSync(const Napi::CallbackInfo& info) {
-  return RunSync<TrainCall, ParseTrain>(info, "batchNormTrain");
-}
-Napi::Value TrainAsync(const Napi::CallbackInfo& info) {
-  return RunAsync<TrainCall, ParseTrain>(info, "batchNormTrainAsync");
-}
-Napi::Value InferSync(const Napi::CallbackInfo& info) {
-  return RunSync<InferCall, ParseInfer>(info, "batchNormInfer");
-}
-Napi::Value InferAsync(const Napi::CallbackInfo& info) {
-  return RunAsync<InferCall, ParseInfer>(info, "batchNormInferAsync");
-}
-Napi::Value BackwardSync(const Napi::CallbackInfo& info) {
-  return RunSync<BackwardCall, ParseBackward>(info, "batchNormBackward");
-}
-Napi::Value BackwardAsync(const Napi::CallbackInfo& info) {
-  return RunAsync<BackwardCall, ParseBackward>(info, "batchNormBackwardAsync");
-}
-
 }  // namespace
 
 void RegisterBatchNorm(Napi::Env env, Napi::Object exports) {
-  exports.Set("batchNormTrain", Napi::Function::New(env, TrainSync, "batchNormTrain"));
-  exports.Set("batchNormTrainAsync",
-              Napi::Function::New(env, TrainAsync, "batchNormTrainAsync"));
-  exports.Set("batchNormInfer", Napi::Function::New(env, InferSync, "batchNormInfer"));
-  exports.Set("batchNormInferAsync",
-              Napi::Function::New(env, InferAsync, "batchNormInferAsync"));
-  exports.Set("batchNormBackward", Napi::Function::New(env, BackwardSync, "batchNormBackward"));
-  exports.Set("batchNormBackwardAsync",
-              Napi::Function::New(env, BackwardAsync, "batchNormBackwardAsync"));
+  RegisterRaw(env, exports, "batchNormTrain", RunSync<TrainCall, ParseTrain>);
+  RegisterRaw(env, exports, "batchNormTrainAsync", RunAsync<TrainCall, ParseTrain>);
+  RegisterRaw(env, exports, "batchNormInfer", RunSync<InferCall, ParseInfer>);
+  RegisterRaw(env, exports, "batchNormInferAsync", RunAsync<InferCall, ParseInfer>);
+  RegisterRaw(env, exports, "batchNormBackward", RunSync<BackwardCall, ParseBackward>);
+  RegisterRaw(env, exports, "batchNormBackwardAsync", RunAsync<BackwardCall, ParseBackward>);
 }
 
 }  // namespace binding

@@ -36,19 +36,11 @@ ChannelStatsCall ParseChannelStats(Args& a) {
   return c;
 }
 
-Napi::Value ChannelStatsSync(const Napi::CallbackInfo& info) {
-  return RunSync<ChannelStatsCall, ParseChannelStats>(info, "channelStats");
-}
-Napi::Value ChannelStatsAsync(const Napi::CallbackInfo& info) {
-  return RunAsync<ChannelStatsCall, ParseChannelStats>(info, "channelStatsAsync");
-}
-
 }  // namespace
 
 void RegisterStats(Napi::Env env, Napi::Object exports) {
-  exports.Set("channelStats", Napi::Function::New(env, ChannelStatsSync, "channelStats"));
-  exports.Set("channelStatsAsync",
-              Napi::Function::New(env, ChannelStatsAsync, "channelStatsAsync"));
+  RegisterRaw(env, exports, "channelStats", RunSync<ChannelStatsCall, ParseChannelStats>);
+  RegisterRaw(env, exports, "channelStatsAsync", RunAsync<ChannelStatsCall, ParseChannelStats>);
 }
 
 }  // namespace binding

@@ -70,6 +70,8 @@ inline void StoreOut(float* p, const DVec* v) {
   _mm256_storeu_ps(p + 8, _mm512_maskz_cvtpd_ps(0xFF, v[1]));
 }
 inline void StoreOut(double* p, const DVec* v) { _mm512_storeu_pd(p, v[0]); }
+inline DVec LoadOne(const float* p) { return _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(p)); }
+inline void StoreOne(float* p, DVec v) { _mm256_storeu_ps(p, _mm512_maskz_cvtpd_ps(0xFF, v)); }
 constexpr int kCopyBytes = 64;
 inline void CopyVec(const char* src, char* dst) {
   _mm512_storeu_si512(dst, _mm512_loadu_si512(src));
@@ -101,6 +103,8 @@ inline void StoreOut(float* p, const DVec* v) {
   _mm_storeu_ps(p + 4, _mm256_cvtpd_ps(v[1]));
 }
 inline void StoreOut(double* p, const DVec* v) { _mm256_storeu_pd(p, v[0]); }
+inline DVec LoadOne(const float* p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }
+inline void StoreOne(float* p, DVec v) { _mm_storeu_ps(p, _mm256_cvtpd_ps(v)); }
 constexpr int kCopyBytes = 32;
 inline void CopyVec(const char* src, char* dst) {
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst),
@@ -133,6 +137,12 @@ inline void StoreOut(float* p, const DVec* v) {
   _mm_storeu_ps(p, _mm_movelh_ps(_mm_cvtpd_ps(v[0]), _mm_cvtpd_ps(v[1])));
 }
 inline void StoreOut(double* p, const DVec* v) { _mm_storeu_pd(p, v[0]); }
+inline DVec LoadOne(const float* p) {
+  return _mm_cvtps_pd(_mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(p))));
+}
+inline void StoreOne(float* p, DVec v) {
+  _mm_store_sd(reinterpret_cast<double*>(p), _mm_castps_pd(_mm_cvtpd_ps(v)));
+}
 constexpr int kCopyBytes = 16;
 inline void CopyVec(const char* src, char* dst) {
   _mm_storeu_si128(reinterpret_cast<__m128i*>(dst),
@@ -164,6 +174,8 @@ inline void StoreOut(float* p, const DVec* v) {
   vst1q_f32(p, vcvt_high_f32_f64(vcvt_f32_f64(v[0]), v[1]));
 }
 inline void StoreOut(double* p, const DVec* v) { vst1q_f64(p, v[0]); }
+inline DVec LoadOne(const float* p) { return vcvt_f64_f32(vld1_f32(p)); }
+inline void StoreOne(float* p, DVec v) { vst1_f32(p, vcvt_f32_f64(v)); }
 constexpr int kCopyBytes = 16;
 inline void CopyVec(const char* src, char* dst) {
   vst1q_u8(reinterpret_cast<uint8_t*>(dst),
@@ -183,6 +195,11 @@ inline double MulAddScalar(double a, double b, double c) {
     return a * b + c;
   }
 }
+
+// One DVec of kDLanes values of the tensor dtype, widened / narrowed (the
+// float forms are per ISA above).
+inline DVec LoadOne(const double* p) { return LoadD(p); }
+inline void StoreOne(double* p, DVec v) { StoreD(p, v); }
 
 // Sum of the lanes, lowest lane first (a fixed order).
 inline double SumLanes(DVec v) {

@@ -46,12 +46,15 @@ const Shape kShapes[] = {
     {64, 600, 1},   // row longer than kRowMaxBlockPositions: several channel blocks
     {3, 1500, 1},   // few rows, many blocks
     {1000, 130, 1}, // > kInlineValues: runs on the pool, several groups
+    {1024, 4, 1},   // 4096 values: the largest tiny walk (kernels_simd.cc), 16 periods
+    {3, 5, 1},      // tiny walk shorter than one DVec period (all scalar)
     // Small inner (row mode with inner > 1).
     {4, 5, 3},
     {7, 3, 63},     // largest inner still in row mode
     {9, 2, 5},
     // Channels-first, inner >= kRunMinInner (run mode).
-    {2, 3, 64},     // smallest run mode
+    {2, 3, 64},     // smallest run mode (the plan's path: few periods of long runs)
+    {16, 4, 64},    // run-mode layout on the tiny walk (16 periods)
     {2, 3, 70},
     {3, 5, 129},
     {1, 3, 70001},  // inner > kRunMaxPiece: runs split into pieces
