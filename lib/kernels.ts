@@ -66,7 +66,21 @@ export interface ChannelStatsOutput {
   variance: FloatArray;
 }
 
-function resolveLayout(layout: KernelLayout, api: string): ChannelLayout {
+// The per-call work below runs on every call of a service's hot loop, so the
+// success path allocates nothing but the result object (and outputs the
+// caller did not give): the layout, epsilon and the optional parameters of
+// the call in progress go through module variables (each entry point reads
+// them synchronously, right after its prepare function, before anything else
+// can run), arguments are passed to the binding directly (no argument
+// tuples, no spread), and typed arrays are checked with the cheapest reads
+// first.
+
+/** The [outer, channels, inner] view of the call in progress (see above). */
+let curOuter = 0;
+let curChannels = 0;
+let curInner = 0;
+
+function resolveLayout(layout: KernelLayout, api: string): void {
   if (typeof layout !== 'object' || layout === null) throw typeError(api, 'layout as { outer, channels, inner } or { shape, axis }', layout);
   if ('shape' in layout) {
     shapeSize(layout.shape, api, 'layout.shape');
@@ -74,13 +88,19 @@ function resolveLayout(layout: KernelLayout, api: string): ChannelLayout {
     if (layout.shape.includes(0)) throw rangeError(api, 'layout.shape without zero-size dimensions', `[${layout.shape.join(',')}]`, true);
     const axes = resolveAxes(layout.axis ?? -1, layout.shape.length, api, 'layout.axis');
     if (!axesAreAdjacent(axes)) throw rangeError(api, 'adjacent channel axes in layout.axis', `[${axes.join(',')}]`, true);
-    return channelLayout(layout.shape, axes);
+    const view: ChannelLayout = channelLayout(layout.shape, axes);
+    curOuter = view.outer;
+    curChannels = view.channels;
+    curInner = view.inner;
+    return;
   }
   const { outer, channels, inner } = layout;
   checkDim(outer, api, 'outer');
   checkDim(channels, api, 'channels');
   checkDim(inner, api, 'inner');
-  return { outer, channels, inner };
+  curOuter = outer;
+  curChannels = channels;
+  curInner = inner;
 }
 
 function checkDim(v: unknown, api: string, name: string): void {
@@ -93,14 +113,21 @@ function dtypeOfData(x: unknown, api: string, param: string): DType {
   return d;
 }
 
+/**
+ * `a` as a live typed array of `dtype` and `length`. A detached view reads as
+ * length 0 and every expected length is >= 1, so the detached probe only runs
+ * once the length is wrong (it decides which message fits).
+ */
 function checkArray(a: unknown, dtype: DType, length: number, api: string, param: string): FloatArray {
-  const d = dtypeOf(a);
-  if (d !== dtype) throw typeError(api, `${param} as a ${dtype === 'float32' ? 'Float32Array' : 'Float64Array'} (same dtype as x)`, a);
-  if (isDetached(a as FloatArray)) {
-    throw typeError(api, `${param} backed by a live ArrayBuffer`, `${(a as FloatArray).constructor.name} over a detached ArrayBuffer`, true);
+  if (!(dtype === 'float32' ? a instanceof Float32Array : a instanceof Float64Array)) {
+    throw typeError(api, `${param} as a ${dtype === 'float32' ? 'Float32Array' : 'Float64Array'} (same dtype as x)`, a);
   }
-  if ((a as FloatArray).length !== length) throw rangeError(api, `${param} of length ${length}`, `length ${(a as FloatArray).length}`, true);
-  return a as FloatArray;
+  const arr = a as FloatArray;
+  if (arr.length !== length) {
+    if (isDetached(arr)) throw typeError(api, `${param} backed by a live ArrayBuffer`, `${arr.constructor.name} over a detached ArrayBuffer`, true);
+    throw rangeError(api, `${param} of length ${length}`, `length ${arr.length}`, true);
+  }
+  return arr;
 }
 
 function optionalArray(a: FloatArray | null | undefined, dtype: DType, length: number, api: string, param: string): FloatArray | null {
@@ -119,10 +146,13 @@ function overlaps(a: FloatArray, b: FloatArray): boolean {
 /**
  * Outputs share memory with no input and no other output, except `inPlace`
  * (output index, input index: an output that may be exactly that input, same
- * offset and length). The binding checks this again for direct callers; here
- * the message names the kernel API's own parameters. Same order as
- * native/binding/args.h NoOverlap. Names are module constants and nothing is
- * allocated unless an overlap is found: this runs on every call.
+ * offset and length). Same order as native/binding/args.h NoOverlap, which
+ * checks the same on every call (by data pointers). The sync entry points
+ * leave the check to the binding and run this only when the binding refused
+ * the call, for the message in the kernel API's own parameter names; the
+ * Async ones run it first (a refused call then never reaches the binding,
+ * which would pin the buffers). Only caller-given outputs can overlap
+ * anything: fresh ones are passed as null.
  */
 function checkDisjoint(
   api: string,
@@ -178,94 +208,108 @@ function checkEpsilon(epsilon: unknown, api: string): number {
   return epsilon;
 }
 
-function options<T>(o: T | undefined, api: string): T | Record<string, never> {
-  if (o === undefined) return {};
+const NO_OPTIONS: Readonly<Record<string, never>> = Object.freeze({});
+
+function options<T>(o: T | undefined, api: string): T | Readonly<Record<string, never>> {
+  if (o === undefined) return NO_OPTIONS;
   if (typeof o !== 'object' || o === null) throw typeError(api, 'an options object', o);
   return o;
 }
 
-type TrainArgs = Parameters<typeof native.batchNormTrain>;
-function prepareTrain(x: FloatArray, layout: KernelLayout, opts: BatchNormTrainOptions | undefined, api: string): [TrainArgs, BatchNormTrainOutput] {
+// Parameters of the call in progress beyond the layout (see above).
+let curGamma: FloatArray | null = null;
+let curBeta: FloatArray | null = null;
+let curMean: FloatArray | null = null;
+let curVariance: FloatArray | null = null;
+let curEpsilon = 0;
+let curTraining = true;
+
+function prepareTrain(x: FloatArray, layout: KernelLayout, opts: BatchNormTrainOptions | undefined, api: string): BatchNormTrainOutput {
   const dtype = dtypeOfData(x, api, 'x');
-  const { outer, channels, inner } = resolveLayout(layout, api);
-  const n = outer * channels * inner;
+  resolveLayout(layout, api);
+  const channels = curChannels;
+  const n = curOuter * channels * curInner;
   checkArray(x, dtype, n, api, 'x');
-  if (outer * inner < 2) throw rangeError(api, 'more than one value per channel in training mode', `${outer * inner}`, true);
+  if (curOuter * curInner < 2) throw rangeError(api, 'more than one value per channel in training mode', `${curOuter * curInner}`, true);
   const o = options(opts, api) as BatchNormTrainOptions;
   const out = options(o.out, api) as NonNullable<BatchNormTrainOptions['out']>;
-  const gamma = optionalArray(o.gamma, dtype, channels, api, 'gamma');
-  const beta = optionalArray(o.beta, dtype, channels, api, 'beta');
-  const epsilon = checkEpsilon(o.epsilon ?? 1e-3, api);
-  const result = {
+  curGamma = optionalArray(o.gamma, dtype, channels, api, 'gamma');
+  curBeta = optionalArray(o.beta, dtype, channels, api, 'beta');
+  curEpsilon = checkEpsilon(o.epsilon ?? 1e-3, api);
+  return {
     y: outArray(out.y, dtype, n, api, 'out.y'),
     mean: outArray(out.mean, dtype, channels, api, 'out.mean'),
     variance: outArray(out.variance, dtype, channels, api, 'out.variance'),
     invStd: outArray(out.invStd, dtype, channels, api, 'out.invStd'),
   };
-  // Only caller-given outputs can overlap anything (fresh ones cannot), and reading `.buffer` of a
-  // fresh small array would move it off V8's heap: pass null for those.
-  checkDisjoint(api, TRAIN_OUTS, [out.y ?? null, out.mean ?? null, out.variance ?? null, out.invStd ?? null], TRAIN_INS, [x, gamma, beta], 0);
-  return [[x, outer, channels, inner, gamma, beta, epsilon, result.y, result.mean, result.variance, result.invStd], result];
 }
 
-type InferArgs = Parameters<typeof native.batchNormInfer>;
-function prepareInfer(x: FloatArray, layout: KernelLayout, opts: BatchNormInferOptions, api: string): [InferArgs, FloatArray] {
+function trainDisjoint(api: string, x: FloatArray, opts: BatchNormTrainOptions | undefined, gamma: FloatArray | null, beta: FloatArray | null): void {
+  const out = opts?.out ?? {};
+  checkDisjoint(api, TRAIN_OUTS, [out.y ?? null, out.mean ?? null, out.variance ?? null, out.invStd ?? null], TRAIN_INS, [x, gamma, beta], 0);
+}
+
+function prepareInfer(x: FloatArray, layout: KernelLayout, opts: BatchNormInferOptions, api: string): FloatArray {
   const dtype = dtypeOfData(x, api, 'x');
-  const { outer, channels, inner } = resolveLayout(layout, api);
-  const n = outer * channels * inner;
+  resolveLayout(layout, api);
+  const channels = curChannels;
+  const n = curOuter * channels * curInner;
   checkArray(x, dtype, n, api, 'x');
   if (typeof opts !== 'object' || opts === null) throw typeError(api, 'options with mean and variance', opts);
-  const mean = checkArray(opts.mean, dtype, channels, api, 'mean');
-  const variance = checkArray(opts.variance, dtype, channels, api, 'variance');
-  const gamma = optionalArray(opts.gamma, dtype, channels, api, 'gamma');
-  const beta = optionalArray(opts.beta, dtype, channels, api, 'beta');
-  const epsilon = checkEpsilon(opts.epsilon ?? 1e-3, api);
-  const y = outArray(opts.out, dtype, n, api, 'out');
-  checkDisjoint(api, INFER_OUTS, [opts.out ?? null], INFER_INS, [x, gamma, beta, mean, variance], 0);
-  return [[x, outer, channels, inner, gamma, beta, mean, variance, epsilon, y], y];
+  curMean = checkArray(opts.mean, dtype, channels, api, 'mean');
+  curVariance = checkArray(opts.variance, dtype, channels, api, 'variance');
+  curGamma = optionalArray(opts.gamma, dtype, channels, api, 'gamma');
+  curBeta = optionalArray(opts.beta, dtype, channels, api, 'beta');
+  curEpsilon = checkEpsilon(opts.epsilon ?? 1e-3, api);
+  return outArray(opts.out, dtype, n, api, 'out');
 }
 
-type BackwardArgs = Parameters<typeof native.batchNormBackward>;
-function prepareBackward(
-  dy: FloatArray,
-  x: FloatArray,
-  layout: KernelLayout,
-  opts: BatchNormBackwardOptions,
-  api: string,
-): [BackwardArgs, BatchNormBackwardOutput] {
+function inferDisjoint(api: string, x: FloatArray, opts: BatchNormInferOptions): void {
+  checkDisjoint(api, INFER_OUTS, [opts.out ?? null], INFER_INS, [x, curGamma, curBeta, curMean, curVariance], 0);
+}
+
+function prepareBackward(dy: FloatArray, x: FloatArray, layout: KernelLayout, opts: BatchNormBackwardOptions, api: string): BatchNormBackwardOutput {
   const dtype = dtypeOfData(x, api, 'x');
-  const { outer, channels, inner } = resolveLayout(layout, api);
-  const n = outer * channels * inner;
+  resolveLayout(layout, api);
+  const channels = curChannels;
+  const n = curOuter * channels * curInner;
   checkArray(x, dtype, n, api, 'x');
   checkArray(dy, dtype, n, api, 'dy');
   if (typeof opts !== 'object' || opts === null) throw typeError(api, 'options with mean and invStd', opts);
-  const mean = checkArray(opts.mean, dtype, channels, api, 'mean');
-  const invStd = checkArray(opts.invStd, dtype, channels, api, 'invStd');
-  const gamma = optionalArray(opts.gamma, dtype, channels, api, 'gamma');
+  curMean = checkArray(opts.mean, dtype, channels, api, 'mean');
+  curVariance = checkArray(opts.invStd, dtype, channels, api, 'invStd'); // the invStd argument
+  curGamma = optionalArray(opts.gamma, dtype, channels, api, 'gamma');
   const training = opts.training ?? true;
   if (typeof training !== 'boolean') throw typeError(api, 'training as a boolean', training);
+  curTraining = training;
   const out = options(opts.out, api) as NonNullable<BatchNormBackwardOptions['out']>;
-  const result = {
+  return {
     dx: outArray(out.dx, dtype, n, api, 'out.dx'),
     dgamma: outArray(out.dgamma, dtype, channels, api, 'out.dgamma'),
     dbeta: outArray(out.dbeta, dtype, channels, api, 'out.dbeta'),
   };
-  checkDisjoint(api, BACKWARD_OUTS, [out.dx ?? null, out.dgamma ?? null, out.dbeta ?? null], BACKWARD_INS, [dy, x, gamma, mean, invStd], 0);
-  return [[dy, x, outer, channels, inner, gamma, mean, invStd, training, result.dx, result.dgamma, result.dbeta], result];
 }
 
-type StatsArgs = Parameters<typeof native.channelStats>;
-function prepareStats(x: FloatArray, layout: KernelLayout, opts: ChannelStatsOptions | undefined, api: string): [StatsArgs, ChannelStatsOutput] {
+function backwardDisjoint(api: string, dy: FloatArray, x: FloatArray, opts: BatchNormBackwardOptions): void {
+  const out = opts.out ?? {};
+  checkDisjoint(api, BACKWARD_OUTS, [out.dx ?? null, out.dgamma ?? null, out.dbeta ?? null], BACKWARD_INS, [dy, x, curGamma, curMean, curVariance], 0);
+}
+
+function prepareStats(x: FloatArray, layout: KernelLayout, opts: ChannelStatsOptions | undefined, api: string): ChannelStatsOutput {
   const dtype = dtypeOfData(x, api, 'x');
-  const { outer, channels, inner } = resolveLayout(layout, api);
-  checkArray(x, dtype, outer * channels * inner, api, 'x');
+  resolveLayout(layout, api);
+  const channels = curChannels;
+  checkArray(x, dtype, curOuter * channels * curInner, api, 'x');
   const out = options(options(opts, api).out, api) as NonNullable<ChannelStatsOptions['out']>;
-  const result = {
+  return {
     mean: outArray(out.mean, dtype, channels, api, 'out.mean'),
     variance: outArray(out.variance, dtype, channels, api, 'out.variance'),
   };
+}
+
+function statsDisjoint(api: string, x: FloatArray, opts: ChannelStatsOptions | undefined): void {
+  const out = opts?.out ?? {};
   checkDisjoint(api, STATS_OUTS, [out.mean ?? null, out.variance ?? null], STATS_INS, [x]);
-  return [[x, outer, channels, inner, result.mean, result.variance], result];
 }
 
 /**
@@ -279,16 +323,26 @@ function prepareStats(x: FloatArray, layout: KernelLayout, opts: ChannelStatsOpt
  * const { y, mean, variance } = nk.kernels.batchNormTrain(x, { shape: [32, 64] });
  */
 export function batchNormTrain(x: FloatArray, layout: KernelLayout, opts?: BatchNormTrainOptions): BatchNormTrainOutput {
-  const [args, result] = prepareTrain(x, layout, opts, 'kernels.batchNormTrain');
-  native.batchNormTrain(...args);
-  return result;
+  const api = 'kernels.batchNormTrain';
+  const r = prepareTrain(x, layout, opts, api);
+  const gamma = curGamma;
+  const beta = curBeta;
+  try {
+    native.batchNormTrain(x, curOuter, curChannels, curInner, gamma, beta, curEpsilon, r.y, r.mean, r.variance, r.invStd);
+  } catch (e) {
+    trainDisjoint(api, x, opts, gamma, beta); // the binding refused overlapping outputs: say so in this API's names
+    throw e;
+  }
+  return r;
 }
 
 /** {@link batchNormTrain} on the libuv pool; inputs must not be modified until it resolves. */
 export async function batchNormTrainAsync(x: FloatArray, layout: KernelLayout, opts?: BatchNormTrainOptions): Promise<BatchNormTrainOutput> {
-  const [args, result] = prepareTrain(x, layout, opts, 'kernels.batchNormTrainAsync');
-  await native.batchNormTrainAsync(...args);
-  return result;
+  const api = 'kernels.batchNormTrainAsync';
+  const r = prepareTrain(x, layout, opts, api);
+  trainDisjoint(api, x, opts, curGamma, curBeta);
+  await native.batchNormTrainAsync(x, curOuter, curChannels, curInner, curGamma, curBeta, curEpsilon, r.y, r.mean, r.variance, r.invStd);
+  return r;
 }
 
 /**
@@ -298,15 +352,23 @@ export async function batchNormTrainAsync(x: FloatArray, layout: KernelLayout, o
  * const y = nk.kernels.batchNormInfer(x, { shape: [32, 64] }, { mean, variance });
  */
 export function batchNormInfer(x: FloatArray, layout: KernelLayout, opts: BatchNormInferOptions): FloatArray {
-  const [args, y] = prepareInfer(x, layout, opts, 'kernels.batchNormInfer');
-  native.batchNormInfer(...args);
+  const api = 'kernels.batchNormInfer';
+  const y = prepareInfer(x, layout, opts, api);
+  try {
+    native.batchNormInfer(x, curOuter, curChannels, curInner, curGamma, curBeta, curMean!, curVariance!, curEpsilon, y);
+  } catch (e) {
+    inferDisjoint(api, x, opts);
+    throw e;
+  }
   return y;
 }
 
 /** {@link batchNormInfer} on the libuv pool. */
 export async function batchNormInferAsync(x: FloatArray, layout: KernelLayout, opts: BatchNormInferOptions): Promise<FloatArray> {
-  const [args, y] = prepareInfer(x, layout, opts, 'kernels.batchNormInferAsync');
-  await native.batchNormInferAsync(...args);
+  const api = 'kernels.batchNormInferAsync';
+  const y = prepareInfer(x, layout, opts, api);
+  inferDisjoint(api, x, opts);
+  await native.batchNormInferAsync(x, curOuter, curChannels, curInner, curGamma, curBeta, curMean!, curVariance!, curEpsilon, y);
   return y;
 }
 
@@ -317,9 +379,15 @@ export async function batchNormInferAsync(x: FloatArray, layout: KernelLayout, o
  * const { dx, dgamma, dbeta } = nk.kernels.batchNormBackward(dy, x, layout, { mean: f.mean, invStd: f.invStd });
  */
 export function batchNormBackward(dy: FloatArray, x: FloatArray, layout: KernelLayout, opts: BatchNormBackwardOptions): BatchNormBackwardOutput {
-  const [args, result] = prepareBackward(dy, x, layout, opts, 'kernels.batchNormBackward');
-  native.batchNormBackward(...args);
-  return result;
+  const api = 'kernels.batchNormBackward';
+  const r = prepareBackward(dy, x, layout, opts, api);
+  try {
+    native.batchNormBackward(dy, x, curOuter, curChannels, curInner, curGamma, curMean!, curVariance!, curTraining, r.dx, r.dgamma, r.dbeta);
+  } catch (e) {
+    backwardDisjoint(api, dy, x, opts);
+    throw e;
+  }
+  return r;
 }
 
 /** {@link batchNormBackward} on the libuv pool. */
@@ -329,9 +397,11 @@ export async function batchNormBackwardAsync(
   layout: KernelLayout,
   opts: BatchNormBackwardOptions,
 ): Promise<BatchNormBackwardOutput> {
-  const [args, result] = prepareBackward(dy, x, layout, opts, 'kernels.batchNormBackwardAsync');
-  await native.batchNormBackwardAsync(...args);
-  return result;
+  const api = 'kernels.batchNormBackwardAsync';
+  const r = prepareBackward(dy, x, layout, opts, api);
+  backwardDisjoint(api, dy, x, opts);
+  await native.batchNormBackwardAsync(dy, x, curOuter, curChannels, curInner, curGamma, curMean!, curVariance!, curTraining, r.dx, r.dgamma, r.dbeta);
+  return r;
 }
 
 /**
@@ -340,14 +410,22 @@ export async function batchNormBackwardAsync(
  * const { mean, variance } = nk.kernels.channelStats(x, { shape: [8, 3, 32, 32], axis: 1 });
  */
 export function channelStats(x: FloatArray, layout: KernelLayout, opts?: ChannelStatsOptions): ChannelStatsOutput {
-  const [args, result] = prepareStats(x, layout, opts, 'kernels.channelStats');
-  native.channelStats(...args);
-  return result;
+  const api = 'kernels.channelStats';
+  const r = prepareStats(x, layout, opts, api);
+  try {
+    native.channelStats(x, curOuter, curChannels, curInner, r.mean, r.variance);
+  } catch (e) {
+    statsDisjoint(api, x, opts);
+    throw e;
+  }
+  return r;
 }
 
 /** {@link channelStats} on the libuv pool. */
 export async function channelStatsAsync(x: FloatArray, layout: KernelLayout, opts?: ChannelStatsOptions): Promise<ChannelStatsOutput> {
-  const [args, result] = prepareStats(x, layout, opts, 'kernels.channelStatsAsync');
-  await native.channelStatsAsync(...args);
-  return result;
+  const api = 'kernels.channelStatsAsync';
+  const r = prepareStats(x, layout, opts, api);
+  statsDisjoint(api, x, opts);
+  await native.channelStatsAsync(x, curOuter, curChannels, curInner, r.mean, r.variance);
+  return r;
 }
