@@ -1,9 +1,9 @@
-import { allocate, type FloatArray } from '../dtype.js';
+import { allocate, dtypeOf, type FloatArray } from '../dtype.js';
 import { describe, rangeError, typeError } from '../errors.js';
 import { getInitializer, type Initializer, type InitializerConfig, type InitializerIdentifier } from '../initializers.js';
 import { axesAreAdjacent, channelLayout, resolveAxes } from '../layout.js';
 import { native } from '../native.js';
-import { batchNormInferOp, batchNormTrainOp, ghostBatchNormTrainOp } from '../ops/batch_norm.js';
+import { batchNormInferOp, batchNormTrainOp, ghostBatchNormTrainOp, type BatchNormStatsScratch } from '../ops/batch_norm.js';
 import { add, mul, sqrt, square, sub, div } from '../ops/elementwise.js';
 import { sum } from '../ops/reduction.js';
 import { reshape, transpose } from '../ops/shape.js';
@@ -115,6 +115,8 @@ export class BatchNormalization extends AffineLayer {
   /** For non-adjacent channel axes: the permutation moving them last, and its inverse. */
   private perm: number[] | null = null;
   private invPerm: number[] | null = null;
+  /** Batch statistics of the plain training path when no tape records (see batchNormTrainOp), made on first use. */
+  private statsScratch: BatchNormStatsScratch | null = null;
 
   /**
    * @throws {TypeError}  for options of the wrong type
@@ -177,9 +179,9 @@ export class BatchNormalization extends AffineLayer {
   }
 
   protected checkInput(x: Tensor, api: string): void {
-    const shapeText = `shape [${x.shape.join(',')}]`;
-    if (x.rank < 2) throw rangeError(api, 'input of rank >= 2', shapeText, true, 'ERR_NORMKIT_SHAPE_MISMATCH');
-    if (x.size === 0) throw rangeError(api, 'input without zero-size dimensions', shapeText, true, 'ERR_NORMKIT_SHAPE_MISMATCH');
+    const shapeText = (): string => `shape [${x.shape.join(',')}]`; // built only for a message (this runs on every call)
+    if (x.rank < 2) throw rangeError(api, 'input of rank >= 2', shapeText(), true, 'ERR_NORMKIT_SHAPE_MISMATCH');
+    if (x.size === 0) throw rangeError(api, 'input without zero-size dimensions', shapeText(), true, 'ERR_NORMKIT_SHAPE_MISMATCH');
     if (!this.built) {
       const axes = resolveAxes(this.axis, x.rank, api, 'axis');
       if (this.virtualBatchSize !== null && axes.includes(0)) {
@@ -191,7 +193,7 @@ export class BatchNormalization extends AffineLayer {
     const bad = x.rank !== expected.length || this.axes.some((a) => x.shape[a] !== expected[a]);
     if (bad) {
       const want = this.axes.map((a) => expected[a]).join('x');
-      throw rangeError(api, `input of rank ${expected.length} with ${want} channels on axis ${describe(this.axis)}`, shapeText, true, 'ERR_NORMKIT_SHAPE_MISMATCH');
+      throw rangeError(api, `input of rank ${expected.length} with ${want} channels on axis ${describe(this.axis)}`, shapeText(), true, 'ERR_NORMKIT_SHAPE_MISMATCH');
     }
   }
 
@@ -235,9 +237,24 @@ export class BatchNormalization extends AffineLayer {
     const n = layout.outer * layout.inner;
     this.checkCount(n, x, api);
     if (this.renorm) return this.renormTrain(x, layout, gamma, beta, n, out);
-    const { y, mean, variance } = batchNormTrainOp(x, layout, gamma, beta, this.epsilon, out);
+    const { y, mean, variance } = batchNormTrainOp(x, layout, gamma, beta, this.epsilon, out, this.scratchFor(x, layout.channels));
     this.updateMovingStats(mean, variance, n);
     return y;
+  }
+
+  /**
+   * The layer's own buffers for the batch statistics (read by the moving
+   * update right after the op): one ArrayBuffer, so they start off V8's heap
+   * and the binding never has to move three fresh small arrays per call.
+   */
+  private scratchFor(x: Tensor, channels: number): BatchNormStatsScratch {
+    const s = this.statsScratch;
+    if (s !== null && s.mean.length === channels && dtypeOf(s.mean) === x.dtype) return s;
+    const Arr = x.dtype === 'float32' ? Float32Array : Float64Array;
+    const buffer = new ArrayBuffer(3 * channels * Arr.BYTES_PER_ELEMENT);
+    const view = (k: number) => new Arr(buffer, k * channels * Arr.BYTES_PER_ELEMENT, channels);
+    this.statsScratch = { mean: view(0), variance: view(1), invStd: view(2) };
+    return this.statsScratch;
   }
 
   private checkCount(n: number, x: Tensor, api: string, what = 'value'): void {

@@ -1,7 +1,7 @@
 import { allocate, type FloatArray } from '../dtype.js';
 import type { ChannelLayout } from '../layout.js';
 import { native } from '../native.js';
-import { recordOp } from '../tape.js';
+import { isRecording, recordOp } from '../tape.js';
 import { Tensor } from '../tensor.js';
 
 /** Result of a training-mode forward: the output and the batch statistics. */
@@ -15,6 +15,13 @@ export interface BatchNormTrainResult {
   invStd: FloatArray;
 }
 
+/** Per-channel buffers a caller can lend {@link batchNormTrainOp} for the statistics. */
+export interface BatchNormStatsScratch {
+  mean: FloatArray;
+  variance: FloatArray;
+  invStd: FloatArray;
+}
+
 /**
  * Differentiable batch normalization with batch statistics over the
  * [outer, channels, inner] view of `x`. Arguments are already validated by
@@ -25,6 +32,13 @@ export interface BatchNormTrainResult {
  * dx = gamma * invStd * (dy - mean(dy) - xhat * mean(dy * xhat)).
  * `out`, when given, receives y (same shape and dtype as x, memory not
  * shared with x; checked by the caller) and is returned.
+ *
+ * `scratch` (x's dtype, `channels` values each, sharing memory with nothing
+ * else of the call) receives the statistics when no gradient tape records,
+ * and the result's mean/variance/invStd are then those buffers: a caller that
+ * reads them before its next call (the layer's moving update) allocates
+ * nothing per call but y. While a tape records, the recorded backward keeps
+ * mean and invStd, so they are always fresh arrays then.
  */
 export function batchNormTrainOp(
   x: Tensor,
@@ -33,22 +47,30 @@ export function batchNormTrainOp(
   beta: Tensor | null,
   epsilon: number,
   out?: Tensor,
+  scratch?: BatchNormStatsScratch,
 ): BatchNormTrainResult {
   const { outer, channels, inner } = layout;
+  const recording = isRecording();
   const y = out ? out.data : allocate(x.dtype, x.size);
-  const mean = allocate(x.dtype, channels);
-  const variance = allocate(x.dtype, channels);
-  const invStd = allocate(x.dtype, channels);
+  let mean: FloatArray, variance: FloatArray, invStd: FloatArray;
+  if (scratch !== undefined && !recording) {
+    ({ mean, variance, invStd } = scratch);
+  } else {
+    mean = allocate(x.dtype, channels);
+    variance = allocate(x.dtype, channels);
+    invStd = allocate(x.dtype, channels);
+  }
   native.batchNormTrain(x.data, outer, channels, inner, gamma?.data ?? null, beta?.data ?? null, epsilon, y, mean, variance, invStd);
   const result = written(out, y, x);
-  recordBackward('BatchNormTrain', x, layout, gamma, beta, result, mean, invStd, true);
+  if (recording) recordBackward('BatchNormTrain', x, layout, gamma, beta, result, mean, invStd, true);
   return { y: result, mean, variance, invStd };
 }
 
 /**
  * Differentiable batch normalization with given (frozen) statistics. The
- * statistics are copied, so later updates of moving averages do not change
- * the recorded gradient; they receive no gradient themselves.
+ * statistics are copied for the recorded backward (when a tape records), so
+ * later updates of moving averages do not change the recorded gradient; they
+ * receive no gradient themselves.
  */
 export function batchNormInferOp(
   x: Tensor,
@@ -64,10 +86,12 @@ export function batchNormInferOp(
   const y = out ? out.data : allocate(x.dtype, x.size);
   native.batchNormInfer(x.data, outer, channels, inner, gamma?.data ?? null, beta?.data ?? null, mean, variance, epsilon, y);
   const result = written(out, y, x);
-  const frozenMean = mean.slice();
-  const invStd = allocate(x.dtype, channels);
-  for (let c = 0; c < channels; c++) invStd[c] = 1 / Math.sqrt(variance[c] + epsilon);
-  recordBackward('BatchNormInfer', x, layout, gamma, beta, result, frozenMean, invStd, false);
+  if (isRecording()) {
+    const frozenMean = mean.slice();
+    const invStd = allocate(x.dtype, channels);
+    for (let c = 0; c < channels; c++) invStd[c] = 1 / Math.sqrt(variance[c] + epsilon);
+    recordBackward('BatchNormInfer', x, layout, gamma, beta, result, frozenMean, invStd, false);
+  }
   return result;
 }
 
