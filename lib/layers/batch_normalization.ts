@@ -178,10 +178,11 @@ export class BatchNormalization extends AffineLayer {
     return super.apply(x, options);
   }
 
+  // Runs on every call: no closures or strings unless it throws (tsx's
+  // keepNames turns every closure creation into a defineProperty call).
   protected checkInput(x: Tensor, api: string): void {
-    const shapeText = (): string => `shape [${x.shape.join(',')}]`; // built only for a message (this runs on every call)
-    if (x.rank < 2) throw rangeError(api, 'input of rank >= 2', shapeText(), true, 'ERR_NORMKIT_SHAPE_MISMATCH');
-    if (x.size === 0) throw rangeError(api, 'input without zero-size dimensions', shapeText(), true, 'ERR_NORMKIT_SHAPE_MISMATCH');
+    if (x.rank < 2) throw rangeError(api, 'input of rank >= 2', shapeText(x), true, 'ERR_NORMKIT_SHAPE_MISMATCH');
+    if (x.size === 0) throw rangeError(api, 'input without zero-size dimensions', shapeText(x), true, 'ERR_NORMKIT_SHAPE_MISMATCH');
     if (!this.built) {
       const axes = resolveAxes(this.axis, x.rank, api, 'axis');
       if (this.virtualBatchSize !== null && axes.includes(0)) {
@@ -190,10 +191,11 @@ export class BatchNormalization extends AffineLayer {
       return;
     }
     const expected = this.buildShape;
-    const bad = x.rank !== expected.length || this.axes.some((a) => x.shape[a] !== expected[a]);
+    let bad = x.rank !== expected.length;
+    for (let i = 0; i < this.axes.length && !bad; i++) bad = x.shape[this.axes[i]] !== expected[this.axes[i]];
     if (bad) {
       const want = this.axes.map((a) => expected[a]).join('x');
-      throw rangeError(api, `input of rank ${expected.length} with ${want} channels on axis ${describe(this.axis)}`, shapeText(), true, 'ERR_NORMKIT_SHAPE_MISMATCH');
+      throw rangeError(api, `input of rank ${expected.length} with ${want} channels on axis ${describe(this.axis)}`, shapeText(x), true, 'ERR_NORMKIT_SHAPE_MISMATCH');
     }
   }
 
@@ -439,6 +441,10 @@ function checkOut(out: unknown, x: Tensor, api: string): Tensor {
     throw rangeError(api, 'options.out not sharing memory with the input', 'overlapping buffers', true);
   }
   return out;
+}
+
+function shapeText(x: Tensor): string {
+  return `shape [${x.shape.join(',')}]`;
 }
 
 function copyInto(y: Tensor, out: Tensor | undefined): Tensor {
