@@ -38,6 +38,12 @@ export interface GradientTapeOptions {
 export interface GradientOptions {
   /** Gradient of a watched source that the target does not depend on: null (default) or zeros. */
   unconnectedGradients?: 'none' | 'zero';
+  /**
+   * The upstream gradient of the target (TensorFlow's `output_gradients`):
+   * same shape as the target; default ones. `gradient(y, x, { outputGradients: dy })`
+   * is the vector-Jacobian product dy^T (dy/dx).
+   */
+  outputGradients?: Tensor;
 }
 
 type Source = Tensor | WatchableVariable;
@@ -112,7 +118,8 @@ export class GradientTape {
    * Gradient of `target` with respect to each source. With an array of
    * sources the result is an array in the same order.
    *
-   * The target's gradient seed is ones (the gradient of its sum, as TensorFlow).
+   * The target's gradient seed is ones (the gradient of its sum, as TensorFlow),
+   * or `options.outputGradients`.
    *
    * @throws {RangeError} when a source was never watched by this tape, when the
    *   tape is not persistent and was already used, or when a tensor the
@@ -137,8 +144,16 @@ export class GradientTape {
     }
 
     const grads = new Map<number, Tensor>();
-    const seed = allocate(target.dtype, target.size).fill(1);
-    grads.set(target.id, new Tensor(seed, target.shape));
+    const seedGradient = options.outputGradients;
+    if (seedGradient !== undefined) {
+      if (!(seedGradient instanceof Tensor)) throw typeError(api, 'outputGradients as a Tensor', seedGradient);
+      if (seedGradient.shape.length !== target.shape.length || seedGradient.shape.some((d, i) => d !== target.shape[i])) {
+        throw rangeError(api, `outputGradients of the target's shape [${target.shape.join(',')}]`, describe(seedGradient), true, 'ERR_NORMKIT_SHAPE_MISMATCH');
+      }
+      grads.set(target.id, seedGradient);
+    } else {
+      grads.set(target.id, new Tensor(allocate(target.dtype, target.size).fill(1), target.shape));
+    }
     pauseDepth++;
     try {
       for (let n = this.nodes.length - 1; n >= 0; n--) {

@@ -131,3 +131,17 @@ describe('GradientTape', () => {
     expect(y.item()).toBe(1);
   });
 });
+
+describe('GradientTape#gradient with outputGradients', () => {
+  it('seeds the backward pass with the given upstream gradient (a vector-Jacobian product)', () => {
+    const x = tensor([1, 2, 3], undefined, 'float64');
+    const dy = tensor([0.5, -1, 2], undefined, 'float64');
+    const tape = new GradientTape({ persistent: true });
+    tape.watch(x);
+    const y = tape.record(() => mul(x, x));
+    expect(Array.from(tape.gradient(y, x, { outputGradients: dy })!.data)).toEqual([1, -4, 12]);
+    expect(Array.from(tape.gradient(y, x)!.data)).toEqual([2, 4, 6]);
+    expectError(() => tape.gradient(y, x, { outputGradients: tensor([1, 2]) }), RangeError, "GradientTape.gradient: expected outputGradients of the target's shape [3], got a float32 tensor of shape [2]");
+    expectError(() => tape.gradient(y, x, { outputGradients: [1, 2, 3] as never }), TypeError, /expected outputGradients as a Tensor/);
+  });
+});
