@@ -154,11 +154,16 @@ function layerImpl({ nk, native }: LoadedNormkit, threads: number): Impl {
       ]);
       if (op === 'infer' || op === 'train') {
         const training = op === 'train';
+        // `out`: the layer writes into a preallocated output, as a service loop
+        // would (issue 3: no page faults in steady state); without it every call
+        // allocates a fresh output tensor.
+        const out = new nk.Tensor(new Float32Array(s.size), s.shape);
         let y: InstanceType<NormkitModule['Tensor']> | undefined;
         return {
           run: () => {
-            y = layer.apply(x, { training });
+            y = layer.apply(x, { training, out });
           },
+          note: 'apply(x, { training, out })',
           outputs: (): Outputs => (y === undefined ? {} : { y: copyOf(y.data) }),
         };
       }
