@@ -802,11 +802,12 @@ struct TinyGradSums {  // a = dy, b = x, p = mean: s += dy, q += dy * (x - mean)
 
 // The passes work one DVec (kDLanes values, widened on load) at a time: a
 // period then only needs to be a multiple of kDLanes, not of a whole input
-// vector, which keeps P short for small rows. They run column by column:
-// kU DVec positions of the period at once, through every period, with the
-// accumulators (or coefficients) in registers; then the partial last period
-// (`tail` values), whose positions past its last whole DVec go through the
-// scalar forms (same roundings).
+// vector, which keeps P short for small rows. With many periods they run
+// column by column: kU DVec positions of the period at once, through every
+// whole period, with the accumulators (or coefficients) in registers, then
+// the partial last period (`tail` values); positions past the last whole
+// DVec go through the scalar forms (same roundings). With few periods they
+// run row by row (SumRowsTiny, ApplyRowsTiny).
 template <class T, class Op, int kU>
 inline void SumColumns(const T* a, const T* b, const TinyWalk& w, int64_t full, int64_t tail,
                        int64_t j, const double* pat, double* s, double* q) {
@@ -836,7 +837,8 @@ inline void SumColumns(const T* a, const T* b, const TinyWalk& w, int64_t full, 
     }
     if (Op::kSums) StoreD(s + o, vs[u]);
     if (Op::kSquares) StoreD(q + o, vq[u]);
-    for (int64_t i = o; i < tail && i < o + kDLanes && o + kDLanes > tail; ++i) {
+    if (o + kDLanes <= tail) continue;
+    for (int64_t i = o; i < tail; ++i) {  // the tail ends inside this DVec
       double unused = 0.0;
       Op::Step1(static_cast<double>(ta[i]), Second<Op>(tb, i), pat[i], Op::kSums ? s[i] : unused,
                 Op::kSquares ? q[i] : unused);
@@ -844,9 +846,9 @@ inline void SumColumns(const T* a, const T* b, const TinyWalk& w, int64_t full, 
   }
 }
 
-// Few periods (long rows): row by row instead, accumulators in L1 (the first
-// period initializes them); a column group's setup would cost as much as
-// its few steps.
+// Fewer whole periods than this: row by row instead, accumulators in L1
+// (the first period, always whole, initializes them); a column group's setup
+// would cost about as much as its few steps.
 constexpr int64_t kTinyColumnPeriods = 8;
 
 template <class T, class Op>

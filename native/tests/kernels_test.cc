@@ -52,6 +52,7 @@ const Shape kShapes[] = {
     {4, 5, 3},
     {7, 3, 63},     // largest inner still in row mode
     {9, 2, 5},
+    {31, 3, 43},    // tiny walk with a period of one row, not whole DVecs (AVX2/AVX-512), 31 periods
     // Channels-first, inner >= kRunMinInner (run mode).
     {2, 3, 64},     // smallest run mode (the plan's path: few periods of long runs)
     {16, 4, 64},    // run-mode layout on the tiny walk (16 periods)
