@@ -20,6 +20,9 @@
 //     them in registers across a block of rows.
 //   ...Nchw (run mode): one run of `inner` values of a single channel at a
 //     time; accumulators stay in registers and coefficients are broadcast.
+// Tensors of at most kTinyValues values take neither (no plan, no pool):
+// the tiny walk below ("Tiny tensors"), where the call, not the bandwidth,
+// is the cost.
 #include <cmath>
 #include <cstdint>
 #include <cstring>
