@@ -5,7 +5,7 @@
  *   - `kernels`: the public zero-allocation kernel API (`nk.kernels.*`) with
  *     preallocated `out` buffers — what a service would call, and the row
  *     every speedup is computed from;
- *   - `layer`: `new nk.layers.BatchNormalization(...).apply(x, {training})`,
+ *   - `layer`: `new nk.layers.BatchNormalization(...).apply(x, {training, out})`,
  *     and the backward as `GradientTape.gradient` on a persistent tape
  *     recorded once (only the gradient call is timed; see layerImpl for
  *     how the upstream gradient dy gets in).
