@@ -214,6 +214,13 @@ async function main(): Promise<void> {
     const b = new Float32Array(96);
     callOverhead = { noop: await measure(() => normkit.native.noop(a, b), timing) };
     process.stderr.write(`empty Node-API call (noop): ${formatNs(callOverhead.noop.medianNs)}\n`);
+    // The async round trip (AsyncWorker on the libuv pool and back) next to the sync call, on the tiny shape.
+    const x = Float32Array.from({ length: TINY_SHAPE.size }, (_, i) => Math.sin(i));
+    const layout = { shape: TINY_SHAPE.shape, axis: TINY_SHAPE.axis };
+    const C = TINY_SHAPE.channels;
+    const opts = { out: { y: new Float32Array(TINY_SHAPE.size), mean: new Float32Array(C), variance: new Float32Array(C), invStd: new Float32Array(C) } };
+    callOverhead.syncTrain = await measure(() => void normkit.nk.kernels.batchNormTrain(x, layout, opts), timing);
+    callOverhead.asyncTrain = await measure(async () => void (await normkit.nk.kernels.batchNormTrainAsync(x, layout, opts)), timing);
   }
 
   const rows: ResultRow[] = [];
@@ -368,6 +375,13 @@ function markdownReport(res: RunResults, torchMeasured: boolean): string {
   );
   if (res.callOverhead && res.rows.some((r) => r.shape === TINY_SHAPE.label)) {
     out.push(`## Call overhead on ${TINY_SHAPE.label}`, '', overheadTable(res.rows, TINY_SHAPE.label, res.callOverhead.noop.medianNs), '');
+    const { syncTrain, asyncTrain } = res.callOverhead;
+    if (syncTrain && asyncTrain) {
+      out.push(
+        `**Async round trip:** \`nk.kernels.batchNormTrainAsync\` on ${TINY_SHAPE.label} (AsyncWorker on the libuv pool, Promise resolved) ${formatNs(asyncTrain.medianNs)} vs the sync \`nk.kernels.batchNormTrain\` ${formatNs(syncTrain.medianNs)}: the async path pays off only when the kernel itself takes longer than the round trip.`,
+        '',
+      );
+    }
   }
   for (const s of SCENARIOS) {
     if (!res.rows.some((r) => r.op === s.op)) continue;

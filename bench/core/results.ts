@@ -46,6 +46,9 @@ export interface ResultRow {
 export interface CallOverhead {
   /** Empty Node-API call that unwraps two typed arrays (`native.noop`). */
   noop: Timing;
+  /** `nk.kernels.batchNormTrain` on the tiny shape with `out` buffers, and its Async twin (libuv round trip). */
+  syncTrain?: Timing;
+  asyncTrain?: Timing;
 }
 
 export interface TargetCheck {
