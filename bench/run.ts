@@ -378,7 +378,8 @@ function markdownReport(res: RunResults, torchMeasured: boolean): string {
     const { syncTrain, asyncTrain } = res.callOverhead;
     if (syncTrain && asyncTrain) {
       out.push(
-        `**Async round trip:** \`nk.kernels.batchNormTrainAsync\` on ${TINY_SHAPE.label} (AsyncWorker on the libuv pool, Promise resolved) ${formatNs(asyncTrain.medianNs)} vs the sync \`nk.kernels.batchNormTrain\` ${formatNs(syncTrain.medianNs)}: the async path pays off only when the kernel itself takes longer than the round trip.`,
+        `**Async round trip:** \`nk.kernels.batchNormTrainAsync\` on ${TINY_SHAPE.label} (AsyncWorker on the libuv pool, Promise resolved) ${formatNs(asyncTrain.medianNs)} vs the sync \`nk.kernels.batchNormTrain\` ${formatNs(syncTrain.medianNs)}: the async path pays off only when the kernel itself takes longer than the round trip` +
+          (fs.existsSync(path.join(__dirname, 'service', 'RESULTS.md')) ? ' (see also the service load test, [`service/RESULTS.md`](service/RESULTS.md)).' : '.'),
         '',
       );
     }
