@@ -74,6 +74,52 @@ function checkStep(api: string, step: unknown): number {
   return step;
 }
 
+/**
+ * What ExponentialDecay and InverseTimeDecay share: the same arguments, the
+ * same step fraction `p = step / decaySteps` (floored when `staircase`) and
+ * the same config; they differ only in the decay applied to `p`.
+ */
+abstract class StepDecay extends LearningRateSchedule {
+  readonly initialLearningRate: number;
+  readonly decaySteps: number;
+  readonly decayRate: number;
+  readonly staircase: boolean;
+  readonly name: string;
+  private readonly api: string;
+
+  protected constructor(api: string, options: ExponentialDecayOptions) {
+    super();
+    const o = checkOptions(api, options, ['initialLearningRate', 'decaySteps', 'decayRate', 'staircase', 'name']);
+    this.initialLearningRate = finite(api, 'initialLearningRate', o.initialLearningRate, 0);
+    this.decaySteps = finite(api, 'decaySteps', o.decaySteps, 0, true);
+    this.decayRate = finite(api, 'decayRate', o.decayRate, 0);
+    const staircase = o.staircase ?? false;
+    if (typeof staircase !== 'boolean') throw typeError(api, 'staircase as a boolean', staircase);
+    this.staircase = staircase;
+    this.name = nameOf(api, o.name, api);
+    this.api = api;
+  }
+
+  /** The rate for the step fraction `p`. */
+  protected abstract decay(p: number): number;
+
+  call(step: number): number {
+    let p = checkStep(`${this.api}.call`, step) / this.decaySteps;
+    if (this.staircase) p = Math.floor(p);
+    return this.decay(p);
+  }
+
+  getConfig(): Record<string, unknown> {
+    return {
+      initialLearningRate: this.initialLearningRate,
+      decaySteps: this.decaySteps,
+      decayRate: this.decayRate,
+      staircase: this.staircase,
+      name: this.name,
+    };
+  }
+}
+
 /** Arguments of {@link ExponentialDecay}. */
 export interface ExponentialDecayOptions {
   /** Learning rate at step 0; finite, >= 0. */
@@ -98,41 +144,15 @@ export interface ExponentialDecayOptions {
  * const lr = new nk.optimizers.schedules.ExponentialDecay({ initialLearningRate: 0.1, decaySteps: 100, decayRate: 0.96, staircase: true });
  * lr.call(250); // 0.1 * 0.96^2
  */
-export class ExponentialDecay extends LearningRateSchedule {
+export class ExponentialDecay extends StepDecay {
   static override readonly className: string = 'ExponentialDecay';
-  readonly initialLearningRate: number;
-  readonly decaySteps: number;
-  readonly decayRate: number;
-  readonly staircase: boolean;
-  readonly name: string;
 
   constructor(options: ExponentialDecayOptions) {
-    super();
-    const api = 'ExponentialDecay';
-    const o = checkOptions(api, options, ['initialLearningRate', 'decaySteps', 'decayRate', 'staircase', 'name']);
-    this.initialLearningRate = finite(api, 'initialLearningRate', o.initialLearningRate, 0);
-    this.decaySteps = finite(api, 'decaySteps', o.decaySteps, 0, true);
-    this.decayRate = finite(api, 'decayRate', o.decayRate, 0);
-    const staircase = o.staircase ?? false;
-    if (typeof staircase !== 'boolean') throw typeError(api, 'staircase as a boolean', staircase);
-    this.staircase = staircase;
-    this.name = nameOf(api, o.name, 'ExponentialDecay');
+    super('ExponentialDecay', options);
   }
 
-  call(step: number): number {
-    let p = checkStep('ExponentialDecay.call', step) / this.decaySteps;
-    if (this.staircase) p = Math.floor(p);
+  protected decay(p: number): number {
     return this.initialLearningRate * Math.pow(this.decayRate, p);
-  }
-
-  getConfig(): Record<string, unknown> {
-    return {
-      initialLearningRate: this.initialLearningRate,
-      decaySteps: this.decaySteps,
-      decayRate: this.decayRate,
-      staircase: this.staircase,
-      name: this.name,
-    };
   }
 }
 
@@ -160,41 +180,15 @@ export interface InverseTimeDecayOptions {
  * const lr = new nk.optimizers.schedules.InverseTimeDecay({ initialLearningRate: 0.1, decaySteps: 1, decayRate: 0.5 });
  * lr.call(2); // 0.1 / 2
  */
-export class InverseTimeDecay extends LearningRateSchedule {
+export class InverseTimeDecay extends StepDecay {
   static override readonly className: string = 'InverseTimeDecay';
-  readonly initialLearningRate: number;
-  readonly decaySteps: number;
-  readonly decayRate: number;
-  readonly staircase: boolean;
-  readonly name: string;
 
   constructor(options: InverseTimeDecayOptions) {
-    super();
-    const api = 'InverseTimeDecay';
-    const o = checkOptions(api, options, ['initialLearningRate', 'decaySteps', 'decayRate', 'staircase', 'name']);
-    this.initialLearningRate = finite(api, 'initialLearningRate', o.initialLearningRate, 0);
-    this.decaySteps = finite(api, 'decaySteps', o.decaySteps, 0, true);
-    this.decayRate = finite(api, 'decayRate', o.decayRate, 0);
-    const staircase = o.staircase ?? false;
-    if (typeof staircase !== 'boolean') throw typeError(api, 'staircase as a boolean', staircase);
-    this.staircase = staircase;
-    this.name = nameOf(api, o.name, 'InverseTimeDecay');
+    super('InverseTimeDecay', options);
   }
 
-  call(step: number): number {
-    let p = checkStep('InverseTimeDecay.call', step) / this.decaySteps;
-    if (this.staircase) p = Math.floor(p);
+  protected decay(p: number): number {
     return this.initialLearningRate / (1 + this.decayRate * p);
-  }
-
-  getConfig(): Record<string, unknown> {
-    return {
-      initialLearningRate: this.initialLearningRate,
-      decaySteps: this.decaySteps,
-      decayRate: this.decayRate,
-      staircase: this.staircase,
-      name: this.name,
-    };
   }
 }
 
