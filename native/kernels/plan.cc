@@ -1,6 +1,7 @@
 #include "plan.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <new>
@@ -68,6 +69,19 @@ Plan MakePlan(const Layout& layout) {
   p.units_per_group = per_group;
   p.groups = CeilDiv(p.units, per_group);
   return p;
+}
+
+namespace {
+std::atomic<bool> g_channel_fusion{true};
+}  // namespace
+
+void SetChannelFusion(bool enabled) { g_channel_fusion.store(enabled, std::memory_order_relaxed); }
+
+bool FusesChannels(const Layout& layout, const Plan& plan, int64_t value_bytes, int64_t arrays) {
+  return g_channel_fusion.load(std::memory_order_relaxed) && plan.run_mode &&
+         layout.channels >= kFuseMinChannels && plan.groups <= kMaxGroups &&
+         layout.inner * value_bytes >= kFuseMinRunBytes &&
+         layout.per_channel() <= kFuseMaxChannelBytes / (arrays * value_bytes);
 }
 
 int64_t RowPatternLength(int64_t row_len, int64_t lanes) {

@@ -64,6 +64,30 @@ struct Plan {
 
 Plan MakePlan(const Layout& layout);
 
+// Channel-fused run mode (kernels_simd.cc): the channels-first training
+// forward and backward run both passes one channel at a time, so the second
+// pass re-reads the channel from L2 instead of memory. Only when
+//   * the plan is in run mode with at least kFuseMinChannels channels
+//     (fewer leave too few items to balance across threads),
+//   * a run is at least kFuseMinRunBytes long: the loads prefetch 4 KiB
+//     ahead, which on short runs reaches several channels further, whose
+//     lines then crowd the current channel out of L2 (measured:
+//     [256,64,196] fused at 60% of the two-pass speed),
+//   * one channel's values of every input and the output take at most
+//     kFuseMaxChannelBytes: half of a 2 MiB L2, since the output's lines
+//     compete with the inputs' there,
+//   * the plan has at most kMaxGroups groups (always, by construction).
+// `arrays` counts the inputs and the output, `value_bytes` is sizeof(T).
+// Fused results are bit-identical to the two-pass walk's.
+constexpr int64_t kFuseMinChannels = 8;
+constexpr int64_t kFuseMinRunBytes = 2048;
+constexpr int64_t kFuseMaxChannelBytes = int64_t{1} << 20;
+bool FusesChannels(const Layout& layout, const Plan& plan, int64_t value_bytes, int64_t arrays);
+
+// Test hook: off, every kernel takes the two-pass walk (the native tests
+// compare the two bit for bit).
+void SetChannelFusion(bool enabled);
+
 // Pattern length of the single-block row mode for vectors of `lanes` values
 // (a power of two <= 128): the smallest multiple of lcm(row_len, lanes) that is
 // a power-of-two multiple and >= 128 values, so every accumulator of the

@@ -60,11 +60,13 @@ const Shape kShapes[] = {
     {3, 5, 129},
     {1, 3, 70001},  // inner > kRunMaxPiece: runs split into pieces
     {2, 1100, 64},  // > kRunMaxBlockChannels: several channel blocks
-    {4, 16, 1031},  // > kInlineValues
+    {4, 16, 1031},  // > kInlineValues; the training kernels fuse channels (plan.h)
+    {1, 8, 65600},  // fused, runs split into two pieces
+    {6, 20, 700},   // fused, the last item of channels a shorter block
 };
 
 // Shapes above kInlineValues, where the pool actually splits work.
-const Shape kThreadedShapes[] = {{1000, 130, 1}, {1, 3, 70001}, {4, 16, 1031}, {300, 7, 40}};
+const Shape kThreadedShapes[] = {{1000, 130, 1}, {1, 3, 70001}, {4, 16, 1031}, {300, 7, 40}, {6, 20, 700}};
 
 template <class T>
 struct Inputs {
@@ -393,6 +395,39 @@ void ThreadCountDoesNotChangeResults() {
 TEST(ThreadCountDoesNotChangeResults) {
   ThreadCountDoesNotChangeResults<float>();
   ThreadCountDoesNotChangeResults<double>();
+}
+
+// The channel-fused walk (plan.h FusesChannels) against the two-pass walk:
+// bit for bit, at 1 and 3 threads. The shapes must include fused ones for
+// both the forward (2 arrays) and the backward (3), else the test fails.
+template <class T>
+void FusedMatchesTwoPass() {
+  IsaScope isa(g_isa);
+  const Shape shapes[] = {{4, 16, 1031}, {1, 8, 65600}, {6, 20, 700}, {2, 9, 2500}};
+  uint64_t seed = 900;
+  int fused_forward = 0, fused_backward = 0;
+  for (const Shape& s : shapes) {
+    const Inputs<T> in = MakeInputs<T>(s, seed += 10);
+    const normkit::Plan plan = normkit::MakePlan(in.l);
+    fused_forward += normkit::FusesChannels(in.l, plan, sizeof(T), 2);
+    fused_backward += normkit::FusesChannels(in.l, plan, sizeof(T), 3);
+    for (int threads : {1, 3}) {
+      ThreadsScope t(threads);
+      normkit::SetChannelFusion(false);
+      const Outputs<T> two_pass = RunKernels(in);
+      normkit::SetChannelFusion(true);
+      const Outputs<T> fused = RunKernels(in);
+      const std::string ctx = Context<T>(s) + (threads == 1 ? " 1 thread" : " 3 threads");
+      CheckBitIdentical((ctx + " fused vs two-pass").c_str(), fused, two_pass);
+    }
+  }
+  CHECK(fused_forward >= 3 && fused_backward >= 2, "%s: %d shapes fuse the forward, %d the backward",
+        DtypeName<T>(), fused_forward, fused_backward);
+}
+
+TEST(FusedMatchesTwoPass) {
+  FusedMatchesTwoPass<float>();
+  FusedMatchesTwoPass<double>();
 }
 
 // batch_norm.h allows y to alias x and dx to alias dy.
