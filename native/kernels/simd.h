@@ -65,9 +65,13 @@ inline void Widen(FVec f, DVec* v) {
   v[1] = _mm512_maskz_cvtps_pd(
       0xFF, _mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xF, _mm512_castps_pd(f), 1)));
 }
+// Both halves joined in a register, then one 64-byte store: two 32-byte
+// stores measured ~10% slower on a 51 MB stream (more store-buffer entries,
+// and on a misaligned output twice the line-split stores).
 inline void StoreOut(float* p, const DVec* v) {
-  _mm256_storeu_ps(p, _mm512_maskz_cvtpd_ps(0xFF, v[0]));
-  _mm256_storeu_ps(p + 8, _mm512_maskz_cvtpd_ps(0xFF, v[1]));
+  const __m512 low = _mm512_insertf32x8(_mm512_setzero_ps(), _mm512_maskz_cvtpd_ps(0xFF, v[0]), 0);
+  const __m512 joined = _mm512_insertf32x8(low, _mm512_maskz_cvtpd_ps(0xFF, v[1]), 1);
+  _mm512_storeu_ps(p, joined);
 }
 inline void StoreOut(double* p, const DVec* v) { _mm512_storeu_pd(p, v[0]); }
 inline DVec LoadOne(const float* p) { return _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(p)); }
