@@ -25,6 +25,7 @@
 // Tensors of at most kTinyValues values take neither (no plan, no pool):
 // the tiny walk below ("Tiny tensors"), where the call, not the bandwidth,
 // is the cost.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -60,6 +61,19 @@ inline void PrefetchBlock(const void* p) {
 inline void PrefetchRun(const void* p, int64_t bytes) {
   const char* c = static_cast<const char*>(p);
   for (int64_t off = 0; off < bytes; off += 64) __builtin_prefetch(c + off, 0, 2);
+}
+
+// Values before the first address of p aligned to a whole vector store
+// (kLanes<T> values), so that an elementwise loop's stores never split a
+// cache line: a misaligned output stream measured ~25% slower at 51 MB on
+// AVX-512. Node's large ArrayBuffers start 16 bytes past a page boundary,
+// so this is the common case there. 0 when p is not even T-aligned.
+template <class T>
+inline int64_t AlignHead(const T* p) {
+  constexpr uintptr_t kBytes = kLanes<T> * sizeof(T);
+  const uintptr_t mis = reinterpret_cast<uintptr_t>(p) % kBytes;
+  if (mis % sizeof(T) != 0) return 0;
+  return static_cast<int64_t>((kBytes - mis) % kBytes / sizeof(T));
 }
 
 // ---------------------------------------------------------------------------
@@ -221,6 +235,9 @@ void ApplyRunNchw(const T* a, const T* b, T* y, int64_t len, const double* c) {
   constexpr int64_t kStepBytes = kL * int64_t{sizeof(T)};
   constexpr int64_t kAhead = kPrefetchBytes / int64_t{sizeof(T)};
   int64_t i = 0;
+  for (const int64_t head = Min(len, AlignHead(y)); i < head; ++i) {
+    y[i] = static_cast<T>(Op::Apply1(static_cast<double>(a[i]), Second<Op>(b, i), c));
+  }
   for (; i + kL <= len; i += kL) {
     PrefetchBlock<kStepBytes>(a + i + kAhead);
     if (Op::kTwoInputs) PrefetchBlock<kStepBytes>(b + i + kAhead);
@@ -571,9 +588,28 @@ void ApplyItem(void* ctx, int64_t item) {
       coef[c * kRowMaxPattern + j] = args.coef[c * channels + r.c0 + k];
     }
   });
-  const int64_t off = base + w.first;
+  int64_t off = base + w.first;
   if (w.flat) {
-    const int64_t total = rows * p.row_len;
+    int64_t total = rows * p.row_len;
+    // Aligned stores (see AlignHead): the first `head` values through the
+    // scalar form, then the pattern rotated to start at the next one. Only
+    // when the pattern is whole vectors: else every segment would shift
+    // the alignment again.
+    const int64_t head = w.len % kLanes<T> == 0 ? Min(total, AlignHead(args.y + off)) : 0;
+    if (head > 0) {
+      for (int64_t j = 0; j < head; ++j) {
+        double cs[Op::kCoefs];
+        for (int c = 0; c < Op::kCoefs; ++c) cs[c] = coef[c * kRowMaxPattern + j];
+        args.y[off + j] = static_cast<T>(
+            Op::Apply1(static_cast<double>(args.a[off + j]), Second<Op>(args.b + off, j), cs));
+      }
+      for (int c = 0; c < Op::kCoefs; ++c) {
+        double* pat = coef + c * kRowMaxPattern;
+        std::rotate(pat, pat + head, pat + w.len);
+      }
+      off += head;
+      total -= head;
+    }
     const int64_t segs = total / w.len;
     ApplyRowsNhwc<T, Op>(args.a + off, args.b + off, args.y + off, w.len, segs, w.len, coef);
     const int64_t tail = total - segs * w.len;
@@ -1536,6 +1572,14 @@ void CopyItem(void* ctx, int64_t item) {
   const int64_t b0 = item * kCopyChunkBytes;
   const int64_t b1 = Min(c.bytes, b0 + kCopyChunkBytes);
   int64_t i = b0;
+  // Aligned stores, as the elementwise kernels do (see AlignHead): the
+  // roofline is the best streaming copy, whatever the buffers' alignment.
+  const int64_t head = Min(b1 - b0, static_cast<int64_t>(
+      (kCopyBytes - reinterpret_cast<uintptr_t>(c.dst + b0) % kCopyBytes) % kCopyBytes));
+  if (head > 0) {
+    std::memcpy(c.dst + i, c.src + i, static_cast<size_t>(head));
+    i += head;
+  }
   for (; i + 4 * kCopyBytes <= b1; i += 4 * kCopyBytes) {
     CopyVec(c.src + i, c.dst + i);
     CopyVec(c.src + i + kCopyBytes, c.dst + i + kCopyBytes);

@@ -430,6 +430,47 @@ TEST(FusedMatchesTwoPass) {
   FusedMatchesTwoPass<double>();
 }
 
+// Elementwise passes peel a scalar head so that their vector stores are
+// aligned (kernels_simd.cc AlignHead), so where an output starts changes how
+// its values are computed; the scalar and vector forms round alike, so it
+// must not change a bit. Outputs at every element offset within a 64-byte
+// line against offset 0.
+template <class T>
+void OutputAlignmentDoesNotChangeResults() {
+  IsaScope isa(g_isa);
+  const Shape shapes[] = {{37, 3, 1}, {1000, 130, 1}, {300, 64, 1}, {4, 16, 1031}, {3, 5, 129}, {7, 3, 63}};
+  constexpr int64_t kLine = 64 / sizeof(T);
+  uint64_t seed = 1300;
+  for (const Shape& s : shapes) {
+    const Inputs<T> in = MakeInputs<T>(s, seed += 10);
+    const Outputs<T> want = RunKernels(in);
+    const int64_t n = in.l.count(), C = s.channels;
+    std::vector<T> buf(n + 2 * kLine), m(C), v(C), inv(C), dg(C), db(C);
+    // The line-aligned start inside buf.
+    const int64_t base = static_cast<int64_t>(
+        (64 - reinterpret_cast<uintptr_t>(buf.data()) % 64) % 64 / sizeof(T));
+    for (int64_t k = 0; k < kLine; ++k) {
+      T* y = buf.data() + base + k;
+      const std::string ctx = Context<T>(s) + " output offset " + std::to_string(k);
+      normkit::BatchNormTrainForward(in.x.data(), in.l, in.gamma.data(), in.beta.data(),
+                                     in.epsilon, y, m.data(), v.data(), inv.data());
+      CHECK(BitIdentical(std::vector<T>(y, y + n), want.y), "train y %s", ctx.c_str());
+      normkit::BatchNormInferForward(in.x.data(), in.l, in.gamma.data(), in.beta.data(),
+                                     in.moving_mean.data(), in.moving_var.data(), in.epsilon, y);
+      CHECK(BitIdentical(std::vector<T>(y, y + n), want.yi), "infer y %s", ctx.c_str());
+      normkit::BatchNormBackward(in.dy.data(), in.x.data(), in.l, in.gamma.data(),
+                                 in.batch_mean.data(), in.batch_inv_std.data(), true, y,
+                                 dg.data(), db.data());
+      CHECK(BitIdentical(std::vector<T>(y, y + n), want.dx), "backward dx %s", ctx.c_str());
+    }
+  }
+}
+
+TEST(OutputAlignmentDoesNotChangeResults) {
+  OutputAlignmentDoesNotChangeResults<float>();
+  OutputAlignmentDoesNotChangeResults<double>();
+}
+
 // batch_norm.h allows y to alias x and dx to alias dy.
 template <class T>
 void InPlaceMatchesOutOfPlace() {
