@@ -1093,7 +1093,7 @@ void TinyGradSumsOf(const T* dy, const T* x, const Layout& l, const TinyWalk& w,
 // fuses changes no bit: a channel's sums run over the same groups of units,
 // with the same shifts, through the same SumRunNchw calls in the same order,
 // and ChannelMerge replays MergeItem's arithmetic for one channel. The
-// native tests compare the two walks bit for bit (SetChannelFusion).
+// native tests compare the two walks bit for bit (SetFuseBudgetForTesting).
 
 // One channel's per-group partial records, (n, mean, M2) or (n, s, q).
 constexpr int64_t kFusePartials = kMaxGroups * 3;

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <new>
 
+#include <unistd.h>
+
 namespace normkit {
 namespace {
 
@@ -72,16 +74,32 @@ Plan MakePlan(const Layout& layout) {
 }
 
 namespace {
-std::atomic<bool> g_channel_fusion{true};
+std::atomic<int64_t> g_fuse_budget{kMachineFuseBudget};
 }  // namespace
 
-void SetChannelFusion(bool enabled) { g_channel_fusion.store(enabled, std::memory_order_relaxed); }
+void SetFuseBudgetForTesting(int64_t bytes) { g_fuse_budget.store(bytes, std::memory_order_relaxed); }
+
+int64_t FuseBudgetBytes() {
+  static const int64_t bytes = [] {
+#ifdef _SC_LEVEL2_CACHE_SIZE
+    const long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    if (l2 > 0) return static_cast<int64_t>(l2);
+#endif
+    return kFuseFallbackL2Bytes;
+  }();
+  return bytes;
+}
 
 bool FusesChannels(const Layout& layout, const Plan& plan, int64_t value_bytes, int64_t arrays) {
-  return g_channel_fusion.load(std::memory_order_relaxed) && plan.run_mode &&
-         layout.channels >= kFuseMinChannels && plan.groups <= kMaxGroups &&
-         layout.inner * value_bytes >= kFuseMinRunBytes &&
-         layout.per_channel() <= kFuseMaxChannelBytes / (arrays * value_bytes);
+  if (!plan.run_mode ||
+      layout.channels < kFuseMinChannels || plan.groups > kMaxGroups ||
+      layout.inner * value_bytes < kFuseMinRunBytes) {
+    return false;
+  }
+  const int64_t forced = g_fuse_budget.load(std::memory_order_relaxed);
+  const int64_t budget = forced == kMachineFuseBudget ? FuseBudgetBytes() : forced;
+  const int64_t reach = plan.units * kFusePrefetchReach * (arrays - 1);
+  return reach < budget && layout.per_channel() <= (budget - reach) / (arrays * value_bytes);
 }
 
 int64_t RowPatternLength(int64_t row_len, int64_t lanes) {

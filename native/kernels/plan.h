@@ -73,20 +73,29 @@ Plan MakePlan(const Layout& layout);
 //     ahead, which on short runs reaches several channels further, whose
 //     lines then crowd the current channel out of L2 (measured:
 //     [256,64,196] fused at 60% of the two-pass speed),
-//   * one channel's values of every input and the output take at most
-//     kFuseMaxChannelBytes: half of a 2 MiB L2, since the output's lines
-//     compete with the inputs' there,
-//   * the plan has at most kMaxGroups groups (always, by construction).
+//   * one channel's footprint fits in this core's L2 (FuseBudgetBytes):
+//     its values of every input and the output, plus the 4 KiB each input
+//     run's prefetch reaches past its end. Over budget the fused walk
+//     thrashes L2 ([128,32,28,28] backward at 2 MiB: 1.4x slower than two
+//     passes); within it, it gains 5-30% on this machine.
 // `arrays` counts the inputs and the output, `value_bytes` is sizeof(T).
-// Fused results are bit-identical to the two-pass walk's.
+// The choice may depend on the machine (its L2 size) but never changes a
+// result: fused results are bit-identical to the two-pass walk's.
 constexpr int64_t kFuseMinChannels = 8;
 constexpr int64_t kFuseMinRunBytes = 2048;
-constexpr int64_t kFuseMaxChannelBytes = int64_t{1} << 20;
+constexpr int64_t kFusePrefetchReach = 4096;
+// The L2 size of a core when the system does not say (sysconf): the
+// smallest common one, so an unknown machine never thrashes.
+constexpr int64_t kFuseFallbackL2Bytes = int64_t{512} << 10;
+int64_t FuseBudgetBytes();
 bool FusesChannels(const Layout& layout, const Plan& plan, int64_t value_bytes, int64_t arrays);
 
-// Test hook: off, every kernel takes the two-pass walk (the native tests
-// compare the two bit for bit).
-void SetChannelFusion(bool enabled);
+// Test hook: the budget FusesChannels assumes instead of this machine's
+// (0: nothing fuses, every kernel takes the two-pass walk;
+// kMachineFuseBudget: back to FuseBudgetBytes()). The native tests compare
+// the two walks bit for bit, with a budget that fuses on every machine.
+constexpr int64_t kMachineFuseBudget = -1;
+void SetFuseBudgetForTesting(int64_t bytes);
 
 // Pattern length of the single-block row mode for vectors of `lanes` values
 // (a power of two <= 128): the smallest multiple of lcm(row_len, lanes) that is
