@@ -10,7 +10,7 @@
 import { allocate, dtypeOf, isDetached, type DType, type FloatArray } from './dtype.js';
 import { rangeError, typeError } from './errors.js';
 import { axesAreAdjacent, channelLayout, resolveAxes, type ChannelLayout } from './layout.js';
-import { native } from './native.js';
+import { native, type PreparedHandle } from './native.js';
 import { shapeSize } from './tensor.js';
 
 /** A data layout: the explicit view, or a shape and its channel axis. */
@@ -428,4 +428,149 @@ export async function channelStatsAsync(x: FloatArray, layout: KernelLayout, opt
   statsDisjoint(api, x, opts);
   await native.channelStatsAsync(x, curOuter, curChannels, curInner, r.mean, r.variance);
   return r;
+}
+
+// ---------------------------------------------------------------------------
+// Prepared calls.
+
+/**
+ * A kernel call checked once and run any number of times: the handle of a
+ * `prepare...` function. Each {@link PreparedKernel.run} reads the current
+ * contents of the arrays given to prepare and writes the same output
+ * buffers, with none of the per-call argument checks and unwrapping (on a
+ * tiny tensor those cost several times the kernel itself; see
+ * bench/RESULTS.md, "Call overhead").
+ *
+ * The prepared kernel keeps the arrays, not copies: change their contents
+ * between runs freely. It refuses to run (TypeError) once an array no longer
+ * has its prepared length, i.e. its ArrayBuffer was transferred (detached)
+ * or resized. Runs are synchronous; for the libuv pool use the `...Async`
+ * functions.
+ */
+export interface PreparedKernel<R> {
+  /** Runs the call on the arrays' current contents; returns {@link outputs}. */
+  run(): R;
+  /** The output buffers every run writes (the same objects each time). */
+  readonly outputs: R;
+}
+
+class Prepared<R> implements PreparedKernel<R> {
+  readonly #api: string;
+  readonly #handle: PreparedHandle;
+  readonly #names: readonly string[];
+  readonly #arrays: readonly FloatArray[];
+  readonly #lengths: readonly number[];
+  readonly outputs: R;
+
+  constructor(api: string, handle: PreparedHandle, outputs: R, names: readonly string[], arrays: readonly (FloatArray | null)[]) {
+    this.#api = api;
+    this.#handle = handle;
+    this.outputs = outputs;
+    const kept: FloatArray[] = [];
+    const keptNames: string[] = [];
+    arrays.forEach((a, i) => {
+      if (a !== null) {
+        kept.push(a);
+        keptNames.push(names[i]);
+      }
+    });
+    this.#names = keptNames;
+    this.#arrays = kept;
+    this.#lengths = kept.map((a) => a.length);
+  }
+
+  run(): R {
+    // The native handle holds data pointers: an array whose length changed
+    // since prepare (detached: 0; resized) must never reach it.
+    const arrays = this.#arrays;
+    const lengths = this.#lengths;
+    for (let i = 0; i < arrays.length; i++) {
+      if (arrays[i].length !== lengths[i]) throw this.#stale(i);
+    }
+    native.runPrepared(this.#handle);
+    return this.outputs;
+  }
+
+  #stale(i: number): Error {
+    const a = this.#arrays[i];
+    const state = isDetached(a) ? 'a detached ArrayBuffer' : `length ${a.length}`;
+    return typeError(
+      `${this.#api} (run)`,
+      `${this.#names[i]} to keep its prepared length ${this.#lengths[i]} (its ArrayBuffer neither transferred nor resized)`,
+      state,
+      true,
+    );
+  }
+}
+
+/**
+ * {@link batchNormTrain}, prepared: checks everything once, returns a
+ * {@link PreparedKernel} whose `run()` recomputes y, mean, variance and
+ * invStd from the current contents of x, gamma and beta.
+ * @example
+ * const step = nk.kernels.prepareBatchNormTrain(x, { shape: [2, 4, 4, 3] }, { gamma, beta });
+ * for (;;) { fill(x); const { y, mean } = step.run(); }
+ */
+export function prepareBatchNormTrain(x: FloatArray, layout: KernelLayout, opts?: BatchNormTrainOptions): PreparedKernel<BatchNormTrainOutput> {
+  const api = 'kernels.prepareBatchNormTrain';
+  const r = prepareTrain(x, layout, opts, api);
+  const gamma = curGamma;
+  const beta = curBeta;
+  let handle: PreparedHandle;
+  try {
+    handle = native.prepareBatchNormTrain(x, curOuter, curChannels, curInner, gamma, beta, curEpsilon, r.y, r.mean, r.variance, r.invStd);
+  } catch (e) {
+    trainDisjoint(api, x, opts, gamma, beta);
+    throw e;
+  }
+  return new Prepared(api, handle, r, [...TRAIN_INS, ...TRAIN_OUTS], [x, gamma, beta, r.y, r.mean, r.variance, r.invStd]);
+}
+
+/** {@link batchNormInfer}, prepared (see {@link prepareBatchNormTrain}); `run()` returns y. */
+export function prepareBatchNormInfer(x: FloatArray, layout: KernelLayout, opts: BatchNormInferOptions): PreparedKernel<FloatArray> {
+  const api = 'kernels.prepareBatchNormInfer';
+  const y = prepareInfer(x, layout, opts, api);
+  const ins = [x, curGamma, curBeta, curMean, curVariance];
+  let handle: PreparedHandle;
+  try {
+    handle = native.prepareBatchNormInfer(x, curOuter, curChannels, curInner, curGamma, curBeta, curMean!, curVariance!, curEpsilon, y);
+  } catch (e) {
+    inferDisjoint(api, x, opts);
+    throw e;
+  }
+  return new Prepared(api, handle, y, [...INFER_INS, ...INFER_OUTS], [...ins, y]);
+}
+
+/** {@link batchNormBackward}, prepared (see {@link prepareBatchNormTrain}); `run()` returns dx, dgamma, dbeta. */
+export function prepareBatchNormBackward(
+  dy: FloatArray,
+  x: FloatArray,
+  layout: KernelLayout,
+  opts: BatchNormBackwardOptions,
+): PreparedKernel<BatchNormBackwardOutput> {
+  const api = 'kernels.prepareBatchNormBackward';
+  const r = prepareBackward(dy, x, layout, opts, api);
+  const ins = [dy, x, curGamma, curMean, curVariance];
+  let handle: PreparedHandle;
+  try {
+    handle = native.prepareBatchNormBackward(dy, x, curOuter, curChannels, curInner, curGamma, curMean!, curVariance!, curTraining, r.dx, r.dgamma, r.dbeta);
+  } catch (e) {
+    backwardDisjoint(api, dy, x, opts);
+    throw e;
+  }
+  return new Prepared(api, handle, r, [...BACKWARD_INS, ...BACKWARD_OUTS], [...ins, r.dx, r.dgamma, r.dbeta]);
+}
+
+/** {@link channelStats}, prepared (see {@link prepareBatchNormTrain}); `run()` returns mean and variance. */
+export function prepareChannelStats(x: FloatArray, layout: KernelLayout, opts?: ChannelStatsOptions): PreparedKernel<ChannelStatsOutput> {
+  const api = 'kernels.prepareChannelStats';
+  const r = prepareStats(x, layout, opts, api);
+  let handle: PreparedHandle;
+  try {
+    handle = native.prepareChannelStats(x, curOuter, curChannels, curInner, r.mean, r.variance);
+  } catch (e) {
+    statsDisjoint(api, x, opts);
+    throw e;
+  }
+  return new Prepared(api, handle, r, [...STATS_INS, ...STATS_OUTS], [x, r.mean, r.variance]);
 }

@@ -33,6 +33,9 @@ export interface NativeBackendInfo {
  * (see native/kernels/layout.h). Every array of one call has the same dtype.
  * Outputs are written in place; nothing is allocated on the native side.
  */
+/** An opaque handle of a prepared kernel call (an external of the addon). */
+export type PreparedHandle = { readonly __normkitPreparedCall: never };
+
 export interface NativeBinding {
   channelStats(x: FloatArray, outer: number, channels: number, inner: number,
     mean: FloatArray, variance: FloatArray): void;
@@ -64,6 +67,18 @@ export interface NativeBinding {
   batchNormTrainAsync(...args: Parameters<NativeBinding['batchNormTrain']>): Promise<void>;
   batchNormInferAsync(...args: Parameters<NativeBinding['batchNormInfer']>): Promise<void>;
   batchNormBackwardAsync(...args: Parameters<NativeBinding['batchNormBackward']>): Promise<void>;
+
+  /**
+   * Prepared calls (native/binding/prepared.h): the same arguments and checks
+   * as the sync twin, once; returns a handle that runPrepared runs with no
+   * argument unwrapping. The caller must check before every run that each
+   * array still has its prepared length (a detached one reads 0).
+   */
+  prepareChannelStats(...args: Parameters<NativeBinding['channelStats']>): PreparedHandle;
+  prepareBatchNormTrain(...args: Parameters<NativeBinding['batchNormTrain']>): PreparedHandle;
+  prepareBatchNormInfer(...args: Parameters<NativeBinding['batchNormInfer']>): PreparedHandle;
+  prepareBatchNormBackward(...args: Parameters<NativeBinding['batchNormBackward']>): PreparedHandle;
+  runPrepared(handle: PreparedHandle): void;
 
   backendInfo(): NativeBackendInfo;
   /** Forces an ISA by name; throws RangeError when this CPU/build lacks it. */

@@ -21,6 +21,7 @@
       'native/binding/bench.cc',
       'native/binding/info.cc',
       'native/binding/optimizer.cc',
+      'native/binding/prepared.cc',
       'native/binding/stats.cc',
     ],
   },

@@ -12,6 +12,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   normkit::binding::RegisterOptimizer(env, exports);
   normkit::binding::RegisterInfo(env, exports);
   normkit::binding::RegisterBench(env, exports);
+  normkit::binding::RegisterPrepared(env, exports);
   return exports;
 }
 

@@ -4,6 +4,7 @@
 #include "args.h"
 #include "async.h"
 #include "exports.h"
+#include "prepared.h"
 
 namespace normkit {
 namespace binding {
@@ -145,6 +146,9 @@ void RegisterBatchNorm(Napi::Env env, Napi::Object exports) {
   RegisterRaw(env, exports, "batchNormInferAsync", RunAsync<InferCall, ParseInfer>);
   RegisterRaw(env, exports, "batchNormBackward", RunSync<BackwardCall, ParseBackward>);
   RegisterRaw(env, exports, "batchNormBackwardAsync", RunAsync<BackwardCall, ParseBackward>);
+  RegisterRaw(env, exports, "prepareBatchNormTrain", Prepare<TrainCall, ParseTrain>);
+  RegisterRaw(env, exports, "prepareBatchNormInfer", Prepare<InferCall, ParseInfer>);
+  RegisterRaw(env, exports, "prepareBatchNormBackward", Prepare<BackwardCall, ParseBackward>);
 }
 
 }  // namespace binding

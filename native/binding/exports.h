@@ -11,6 +11,7 @@ void RegisterBatchNorm(Napi::Env env, Napi::Object exports);  // batch_norm.cc
 void RegisterOptimizer(Napi::Env env, Napi::Object exports);  // optimizer.cc
 void RegisterInfo(Napi::Env env, Napi::Object exports);       // info.cc
 void RegisterBench(Napi::Env env, Napi::Object exports);      // bench.cc
+void RegisterPrepared(Napi::Env env, Napi::Object exports);   // prepared.cc
 
 }  // namespace binding
 }  // namespace normkit

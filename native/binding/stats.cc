@@ -4,6 +4,7 @@
 #include "args.h"
 #include "async.h"
 #include "exports.h"
+#include "prepared.h"
 
 namespace normkit {
 namespace binding {
@@ -41,6 +42,7 @@ ChannelStatsCall ParseChannelStats(Args& a) {
 void RegisterStats(Napi::Env env, Napi::Object exports) {
   RegisterRaw(env, exports, "channelStats", RunSync<ChannelStatsCall, ParseChannelStats>);
   RegisterRaw(env, exports, "channelStatsAsync", RunAsync<ChannelStatsCall, ParseChannelStats>);
+  RegisterRaw(env, exports, "prepareChannelStats", Prepare<ChannelStatsCall, ParseChannelStats>);
 }
 
 }  // namespace binding
