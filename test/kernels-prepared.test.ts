@@ -110,7 +110,10 @@ describe('kernels.prepare*', () => {
   });
 
   it('refuses to run once a resizable buffer shrank', () => {
-    const buf = new ArrayBuffer(96 * 4, { maxByteLength: 200 * 4 });
+    // Resizable ArrayBuffers (ES2024; in Node 20, not in this project's TS lib).
+    type Resizable = ArrayBuffer & { resize(bytes: number): void };
+    const Ctor = ArrayBuffer as unknown as new (bytes: number, opts: { maxByteLength: number }) => Resizable;
+    const buf = new Ctor(96 * 4, { maxByteLength: 200 * 4 });
     const x = new Float32Array(buf); // length-tracking
     x.set(f32(96, 1));
     const p = nk.kernels.prepareBatchNormTrain(x, { shape: [32, 3] });
