@@ -5,6 +5,9 @@
  *   - `kernels`: the public zero-allocation kernel API (`nk.kernels.*`) with
  *     preallocated `out` buffers — what a service would call, and the row
  *     every speedup is computed from;
+ *   - `prepared`: the same calls prepared once (`nk.kernels.prepare...`), then
+ *     `run()` per sample: every check done at prepare, no argument
+ *     unwrapping per call — what a service loop with fixed buffers would use;
  *   - `layer`: `new nk.layers.BatchNormalization(...).apply(x, {training, out})`,
  *     and the backward as `GradientTape.gradient` on a persistent tape
  *     recorded once (only the gradient call is timed; see layerImpl for
@@ -132,6 +135,34 @@ function kernelsImpl({ nk, native }: LoadedNormkit, threads: number): Impl {
   };
 }
 
+function preparedImpl({ nk, native }: LoadedNormkit, threads: number): Impl {
+  return {
+    id: `normkit-prepared-${threads}t`,
+    peer: 'normkit',
+    label: 'normkit kernels API, prepared calls',
+    threads,
+    isNormkit: true,
+    supports: () => true,
+    async prepare(op: Op, d: CaseData): Promise<Runner> {
+      native.setNumThreads(threads);
+      const layout = { outer: d.shape.outer, channels: d.shape.channels, inner: d.shape.inner };
+      if (op === 'infer') {
+        const p = nk.kernels.prepareBatchNormInfer(d.x, layout, { mean: d.movingMean, variance: d.movingVariance, gamma: d.gamma, beta: d.beta, epsilon: d.epsilon });
+        return { run: () => void p.run(), outputs: () => ({ y: p.outputs as Float32Array }) };
+      }
+      const train = nk.kernels.prepareBatchNormTrain(d.x, layout, { gamma: d.gamma, beta: d.beta, epsilon: d.epsilon });
+      if (op === 'train') {
+        const o = train.outputs as { y: Float32Array; mean: Float32Array; variance: Float32Array };
+        return { run: () => void train.run(), outputs: () => ({ y: o.y, mean: o.mean, variance: o.variance }) };
+      }
+      const f = train.run();
+      const p = nk.kernels.prepareBatchNormBackward(d.dy, d.x, layout, { mean: f.mean, invStd: f.invStd, gamma: d.gamma, training: true });
+      const o = p.outputs as { dx: Float32Array; dgamma: Float32Array; dbeta: Float32Array };
+      return { run: () => void p.run(), outputs: () => ({ dx: o.dx, dgamma: o.dgamma, dbeta: o.dbeta }) };
+    },
+  };
+}
+
 function layerImpl({ nk, native }: LoadedNormkit, threads: number): Impl {
   return {
     id: `normkit-layer-${threads}t`,
@@ -227,6 +258,7 @@ export const loadNormkitImpls: ImplLoader = async () => {
     bindingImpl(l.native, 1),
     kernelsImpl(l, 1),
     kernelsImpl(l, 2),
+    preparedImpl(l, 1),
     layerImpl(l, 1),
   ];
 };
