@@ -2,7 +2,9 @@
  * The zero-copy kernel API: batch normalization on typed arrays, for
  * services and hot loops. Every function takes optional output buffers, so a
  * steady-state loop allocates nothing; each has an `...Async` twin that runs
- * on the libuv thread pool and keeps the event loop free.
+ * on the libuv thread pool and keeps the event loop free, and a `prepare...`
+ * twin that checks a call once and returns a {@link PreparedKernel} whose
+ * `run()` repeats it on the same buffers without any per-call checks.
  *
  * The data layout is given either as `{ outer, channels, inner }` (the view
  * of native/kernels/layout.h) or as `{ shape, axis }` (axis default -1).
