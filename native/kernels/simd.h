@@ -141,11 +141,15 @@ inline void StoreOut(float* p, const DVec* v) {
   _mm_storeu_ps(p, _mm_movelh_ps(_mm_cvtpd_ps(v[0]), _mm_cvtpd_ps(v[1])));
 }
 inline void StoreOut(double* p, const DVec* v) { _mm_storeu_pd(p, v[0]); }
+// Two floats move as one 64-bit integer lane: _mm_loadl_epi64 and
+// _mm_storel_epi64 take unaligned pointers, where _mm_load_sd/_mm_store_sd
+// would access a double at a 4-byte-aligned address (undefined behaviour,
+// which UBSan reports, for a Float32Array view at an odd offset).
 inline DVec LoadOne(const float* p) {
-  return _mm_cvtps_pd(_mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(p))));
+  return _mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
 }
 inline void StoreOne(float* p, DVec v) {
-  _mm_store_sd(reinterpret_cast<double*>(p), _mm_castps_pd(_mm_cvtpd_ps(v)));
+  _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm_castps_si128(_mm_cvtpd_ps(v)));
 }
 constexpr int kCopyBytes = 16;
 inline void CopyVec(const char* src, char* dst) {
