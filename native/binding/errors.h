@@ -37,6 +37,7 @@ inline const char* TypedArrayName(napi_typedarray_type type) {
     case napi_float64_array: return "Float64Array";
     case napi_bigint64_array: return "BigInt64Array";
     case napi_biguint64_array: return "BigUint64Array";
+    default: break;  // kinds newer than these headers (Node 24's napi_float16_array, ...)
   }
   return "TypedArray";
 }
