@@ -25,7 +25,6 @@
 // Tensors of at most kTinyValues values take neither (no plan, no pool):
 // the tiny walk below ("Tiny tensors"), where the call, not the bandwidth,
 // is the cost.
-#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -582,34 +581,31 @@ void ApplyItem(void* ctx, int64_t item) {
   const int64_t rows = r.u1 - r.u0;
   const int64_t base = r.u0 * p.row_len;
   const RowWalk w = RowWalkOf<T>(p, l, r);
+  int64_t off = base + w.first;
+  int64_t total = rows * p.row_len;
+  // Aligned stores (see AlignHead): a flat walk sends its first `head`
+  // values through the scalar form and starts its patterns at the next one,
+  // so the coefficients are stored rotated by `head` (position j at index
+  // j - head, mod the pattern length). Only when the pattern is whole
+  // vectors: else every segment would shift the alignment again.
+  const int64_t head =
+      w.flat && w.len % kLanes<T> == 0 ? Min(total, AlignHead(args.y + off)) : 0;
   alignas(64) double coef[Op::kCoefs * kRowMaxPattern];
   ForEachPosition(w, inner, [&](int64_t j, int64_t k) {
+    const int64_t at = j >= head ? j - head : j - head + w.len;
     for (int c = 0; c < Op::kCoefs; ++c) {
-      coef[c * kRowMaxPattern + j] = args.coef[c * channels + r.c0 + k];
+      coef[c * kRowMaxPattern + at] = args.coef[c * channels + r.c0 + k];
     }
   });
-  int64_t off = base + w.first;
   if (w.flat) {
-    int64_t total = rows * p.row_len;
-    // Aligned stores (see AlignHead): the first `head` values through the
-    // scalar form, then the pattern rotated to start at the next one. Only
-    // when the pattern is whole vectors: else every segment would shift
-    // the alignment again.
-    const int64_t head = w.len % kLanes<T> == 0 ? Min(total, AlignHead(args.y + off)) : 0;
-    if (head > 0) {
-      for (int64_t j = 0; j < head; ++j) {
-        double cs[Op::kCoefs];
-        for (int c = 0; c < Op::kCoefs; ++c) cs[c] = coef[c * kRowMaxPattern + j];
-        args.y[off + j] = static_cast<T>(
-            Op::Apply1(static_cast<double>(args.a[off + j]), Second<Op>(args.b + off, j), cs));
-      }
-      for (int c = 0; c < Op::kCoefs; ++c) {
-        double* pat = coef + c * kRowMaxPattern;
-        std::rotate(pat, pat + head, pat + w.len);
-      }
-      off += head;
-      total -= head;
+    for (int64_t j = 0; j < head; ++j) {
+      double cs[Op::kCoefs];
+      for (int c = 0; c < Op::kCoefs; ++c) cs[c] = coef[c * kRowMaxPattern + j - head + w.len];
+      args.y[off + j] = static_cast<T>(
+          Op::Apply1(static_cast<double>(args.a[off + j]), Second<Op>(args.b + off, j), cs));
     }
+    off += head;
+    total -= head;
     const int64_t segs = total / w.len;
     ApplyRowsNhwc<T, Op>(args.a + off, args.b + off, args.y + off, w.len, segs, w.len, coef);
     const int64_t tail = total - segs * w.len;
