@@ -25,6 +25,13 @@ export interface NativeBackendInfo {
   version: string;
   /** Node-API version the addon was built against. */
   napiVersion: number;
+  /**
+   * Bytes of one channel (inputs, output and prefetch reach) up to which
+   * channels-first training kernels run both passes per channel in L2: this
+   * core's L2 size, or 512 KiB when the system does not report it. It changes
+   * speed only, never results (native/kernels/plan.h, FusesChannels).
+   */
+  fuseBudgetBytes: number;
 }
 
 /**

@@ -106,6 +106,7 @@ describe('backendInfo / setNumThreads / setIsa', () => {
     expect(info.isaAvailable[0]).toBe('scalar');
     expect(info.threads).toBeGreaterThanOrEqual(1);
     expect(info.napiVersion).toBeGreaterThanOrEqual(8);
+    expect(Number.isInteger(info.fuseBudgetBytes) && info.fuseBudgetBytes >= 64 * 1024).toBe(true);
     expectError(() => nk.setNumThreads(0), RangeError, 'setNumThreads: expected an integer in [1, 256], got 0');
     expectError(() => nk.setNumThreads(1.5), RangeError, /got 1.5/);
     expectError(() => nk.setIsa('mmx'), RangeError, /setIsa: expected one of scalar/);

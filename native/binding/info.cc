@@ -5,6 +5,7 @@
 #include "dispatch.h"
 #include "errors.h"
 #include "exports.h"
+#include "plan.h"
 #include "thread_pool.h"
 
 // NORMKIT_VERSION is the bare package.json version (binding.gyp passes it).
@@ -31,6 +32,7 @@ Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
   out.Set("threads", NumThreads());
   out.Set("version", NORMKIT_STR(NORMKIT_VERSION));
   out.Set("napiVersion", NAPI_VERSION);
+  out.Set("fuseBudgetBytes", static_cast<double>(FuseBudgetBytes()));
   return out;
 }
 
