@@ -48,6 +48,7 @@ int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 // change while the tensor is cache resident). Prefetches never fault, so
 // running past the end of an array is harmless.
 constexpr int64_t kPrefetchBytes = 4096;
+static_assert(kPrefetchBytes == kFusePrefetchReach, "plan.h's fusion budget counts this reach");
 
 // One prefetch per cache line of a block of `bytes` bytes starting at p.
 template <int64_t kBytes>

@@ -11,6 +11,8 @@
 namespace normkit {
 namespace {
 
+std::atomic<int64_t> g_fuse_budget{kMachineFuseBudget};
+
 int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t RoundUp(int64_t a, int64_t b) { return CeilDiv(a, b) * b; }
 int64_t Gcd(int64_t a, int64_t b) {
@@ -72,10 +74,6 @@ Plan MakePlan(const Layout& layout) {
   p.groups = CeilDiv(p.units, per_group);
   return p;
 }
-
-namespace {
-std::atomic<int64_t> g_fuse_budget{kMachineFuseBudget};
-}  // namespace
 
 void SetFuseBudgetForTesting(int64_t bytes) { g_fuse_budget.store(bytes, std::memory_order_relaxed); }
 
