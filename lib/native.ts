@@ -32,6 +32,14 @@ export interface NativeBackendInfo {
    * speed only, never results (native/kernels/plan.h, FusesChannels).
    */
   fuseBudgetBytes: number;
+  /**
+   * Working-set bytes (every array an op reads or writes) above which the
+   * elementwise passes write their output with streaming (non-temporal)
+   * stores, which skip the read-for-ownership of each output line: this
+   * machine's last-level cache size, capped at 64 MiB. It changes speed only,
+   * never results (native/kernels/plan.h, StreamsStores).
+   */
+  streamThresholdBytes: number;
 }
 
 /**

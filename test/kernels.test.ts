@@ -107,6 +107,9 @@ describe('backendInfo / setNumThreads / setIsa', () => {
     expect(info.threads).toBeGreaterThanOrEqual(1);
     expect(info.napiVersion).toBeGreaterThanOrEqual(8);
     expect(Number.isInteger(info.fuseBudgetBytes) && info.fuseBudgetBytes >= 64 * 1024).toBe(true);
+    expect(Number.isInteger(info.streamThresholdBytes)).toBe(true);
+    expect(info.streamThresholdBytes).toBeGreaterThan(0);
+    expect(info.streamThresholdBytes).toBeLessThanOrEqual(64 * 1024 * 1024);
     expectError(() => nk.setNumThreads(0), RangeError, 'setNumThreads: expected an integer in [1, 256], got 0');
     expectError(() => nk.setNumThreads(1.5), RangeError, /got 1.5/);
     expectError(() => nk.setIsa('mmx'), RangeError, /setIsa: expected one of scalar/);

@@ -33,6 +33,7 @@ Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
   out.Set("version", NORMKIT_STR(NORMKIT_VERSION));
   out.Set("napiVersion", NAPI_VERSION);
   out.Set("fuseBudgetBytes", static_cast<double>(FuseBudgetBytes()));
+  out.Set("streamThresholdBytes", static_cast<double>(StreamThresholdBytes()));
   return out;
 }
 

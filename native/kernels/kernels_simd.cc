@@ -8,6 +8,9 @@
 //   BatchNormBackward      2 passes (read dy, x; read dy, x, write dx) 20 B/value
 // (channels-first training forward and backward fuse the two passes per
 // channel when a channel fits in L2: 8 and 12 B/value; see "Channel-fused").
+// Past the last-level cache a plain store also reads the line it writes;
+// elementwise passes over such working sets store their output with
+// streaming stores instead (plan.h StreamsStores), which do not.
 // Sums and the folded affine transforms run in double (float32 is widened
 // on load), which costs a few vector ops per value: close to what one core
 // issues per byte of bandwidth, so the loops avoid anything more (no gathers,
@@ -225,27 +228,55 @@ void SumRunNchw(const T* a, const T* b, int64_t len, T p, double* s_out,
   *q_out += qr;
 }
 
-// y[i] = Op(a[i], b[i]) for a run of one channel, coefficients c.
-template <class T, class Op>
-void ApplyRunNchw(const T* a, const T* b, T* y, int64_t len, const double* c) {
+// Whether p is aligned for a whole input vector's store (AlignHead's target,
+// which StreamOut requires).
+template <class T>
+inline bool VecAligned(const T* p) {
+  return reinterpret_cast<uintptr_t>(p) % (kLanes<T> * sizeof(T)) == 0;
+}
+
+// One output vector: a plain store, or a streaming one (see plan.h
+// StreamsStores) at an address VecAligned.
+template <bool kStream, class T>
+inline void Put(T* p, const DVec* v) {
+  if constexpr (kStream) {
+    StreamOut(p, v);
+  } else {
+    StoreOut(p, v);
+  }
+}
+
+// The whole vectors of ApplyRunNchw from i on; returns where they end.
+template <class T, class Op, bool kStream>
+inline int64_t ApplyRunVectors(const T* a, const T* b, T* y, int64_t i, int64_t len,
+                               const DVec* cv) {
   constexpr int kN = kIn<T>;
   constexpr int64_t kL = kLanes<T>;
-  DVec cv[Op::kCoefs];
-  for (int k = 0; k < Op::kCoefs; ++k) cv[k] = Set1(c[k]);
   constexpr int64_t kStepBytes = kL * int64_t{sizeof(T)};
   constexpr int64_t kAhead = kPrefetchBytes / int64_t{sizeof(T)};
-  int64_t i = 0;
-  for (const int64_t head = Min(len, AlignHead(y)); i < head; ++i) {
-    y[i] = static_cast<T>(Op::Apply1(static_cast<double>(a[i]), Second<Op>(b, i), c));
-  }
   for (; i + kL <= len; i += kL) {
     PrefetchBlock<kStepBytes>(a + i + kAhead);
     if (Op::kTwoInputs) PrefetchBlock<kStepBytes>(b + i + kAhead);
     DVec va[kN], vb[kN], out[kN];
     LoadInputs<T, Op>(a, b, i, va, vb);
     for (int h = 0; h < kN; ++h) out[h] = Op::Apply(va[h], vb[h], cv);
-    StoreOut(y + i, out);
+    Put<kStream>(y + i, out);
   }
+  return i;
+}
+
+// y[i] = Op(a[i], b[i]) for a run of one channel, coefficients c; `stream`
+// asks for streaming stores (the caller then fences, see StoreFence).
+template <class T, class Op>
+void ApplyRunNchw(const T* a, const T* b, T* y, int64_t len, const double* c, bool stream) {
+  DVec cv[Op::kCoefs];
+  for (int k = 0; k < Op::kCoefs; ++k) cv[k] = Set1(c[k]);
+  int64_t i = 0;
+  for (const int64_t head = Min(len, AlignHead(y)); i < head; ++i) {
+    y[i] = static_cast<T>(Op::Apply1(static_cast<double>(a[i]), Second<Op>(b, i), c));
+  }
+  i = stream && VecAligned(y + i) ? ApplyRunVectors<T, Op, true>(a, b, y, i, len, cv)
+                                  : ApplyRunVectors<T, Op, false>(a, b, y, i, len, cv);
   for (; i < len; ++i) {
     y[i] = static_cast<T>(Op::Apply1(static_cast<double>(a[i]), Second<Op>(b, i), c));
   }
@@ -334,9 +365,9 @@ void SumRowsNhwc(const T* a, const T* b, int64_t stride, int64_t segs,
   }
 }
 
-template <class T, class Op>
-void ApplyRowsNhwc(const T* a, const T* b, T* y, int64_t stride, int64_t segs,
-                   int64_t len, const double* coef) {
+template <class T, class Op, bool kStream>
+void ApplyRowsVectors(const T* a, const T* b, T* y, int64_t stride, int64_t segs,
+                      int64_t len, const double* coef) {
   constexpr int kN = kIn<T>;
   constexpr int64_t kL = kLanes<T>;
   for (int64_t k = 0; k < segs; ++k) {
@@ -355,13 +386,25 @@ void ApplyRowsNhwc(const T* a, const T* b, T* y, int64_t stride, int64_t segs,
         for (int c = 0; c < Op::kCoefs; ++c) cv[c] = LoadD(coef + c * kRowMaxPattern + off);
         out[h] = Op::Apply(va[h], vb[h], cv);
       }
-      StoreOut(ry + j, out);
+      Put<kStream>(ry + j, out);
     }
     for (; j < len; ++j) {
       double cs[Op::kCoefs];
       for (int c = 0; c < Op::kCoefs; ++c) cs[c] = coef[c * kRowMaxPattern + j];
       ry[j] = static_cast<T>(Op::Apply1(static_cast<double>(ra[j]), Second<Op>(rb, j), cs));
     }
+  }
+}
+
+// y = Op(a, b) over `segs` segments; `stream` asks for streaming stores,
+// taken when every segment's vectors are VecAligned (the caller fences).
+template <class T, class Op>
+void ApplyRowsNhwc(const T* a, const T* b, T* y, int64_t stride, int64_t segs,
+                   int64_t len, const double* coef, bool stream) {
+  if (stream && VecAligned(y) && stride % kLanes<T> == 0) {
+    ApplyRowsVectors<T, Op, true>(a, b, y, stride, segs, len, coef);
+  } else {
+    ApplyRowsVectors<T, Op, false>(a, b, y, stride, segs, len, coef);
   }
 }
 
@@ -552,6 +595,7 @@ struct ApplyArgs {
   Layout layout;
   const Plan* plan;
   const double* coef;  // [kCoefs][channels]
+  bool stream;         // streaming stores (plan.h StreamsStores)
 };
 
 // One item of an elementwise pass.
@@ -573,9 +617,10 @@ void ApplyItem(void* ctx, int64_t item) {
         double cs[Op::kCoefs];
         for (int k = 0; k < Op::kCoefs; ++k) cs[k] = args.coef[k * channels + c];
         const int64_t off = (o * channels + c) * inner + start;
-        ApplyRunNchw<T, Op>(args.a + off, args.b + off, args.y + off, len, cs);
+        ApplyRunNchw<T, Op>(args.a + off, args.b + off, args.y + off, len, cs, args.stream);
       }
     }
+    if (args.stream) StoreFence();
     return;
   }
 
@@ -608,15 +653,18 @@ void ApplyItem(void* ctx, int64_t item) {
     off += head;
     total -= head;
     const int64_t segs = total / w.len;
-    ApplyRowsNhwc<T, Op>(args.a + off, args.b + off, args.y + off, w.len, segs, w.len, coef);
+    ApplyRowsNhwc<T, Op>(args.a + off, args.b + off, args.y + off, w.len, segs, w.len, coef,
+                         args.stream);
     const int64_t tail = total - segs * w.len;
     if (tail > 0) {
       const int64_t t = off + segs * w.len;
-      ApplyRowsNhwc<T, Op>(args.a + t, args.b + t, args.y + t, w.len, 1, tail, coef);
+      ApplyRowsNhwc<T, Op>(args.a + t, args.b + t, args.y + t, w.len, 1, tail, coef, args.stream);
     }
   } else {
-    ApplyRowsNhwc<T, Op>(args.a + off, args.b + off, args.y + off, p.row_len, rows, w.len, coef);
+    ApplyRowsNhwc<T, Op>(args.a + off, args.b + off, args.y + off, p.row_len, rows, w.len, coef,
+                         args.stream);
   }
+  if (args.stream) StoreFence();
 }
 
 // ---------------------------------------------------------------------------
@@ -1176,13 +1224,13 @@ void ChannelMerge(const double* rec, int64_t groups, bool stats, double* first, 
 // fetches the next channel's run (see ChannelPartials).
 template <class T, class Op>
 void ChannelApply(const T* a, const T* b, T* y, const Layout& l, const Plan& p, int64_t c,
-                  const double* cs) {
+                  const double* cs, bool stream) {
   for (int64_t u = 0; u < p.units; ++u) {
     const int64_t o = u / p.pieces;
     const int64_t start = (u % p.pieces) * p.piece_len;
     const int64_t len = Min(p.piece_len, l.inner - start);
     const int64_t off = (o * l.channels + c) * l.inner + start;
-    ApplyRunNchw<T, Op>(a + off, b + off, y + off, len, cs);
+    ApplyRunNchw<T, Op>(a + off, b + off, y + off, len, cs, stream);
   }
 }
 
@@ -1255,6 +1303,11 @@ class Walker {
   // Whether the two passes fuse per channel (see "Channel-fused run mode");
   // `arrays` counts the inputs and the output.
   bool Fuses(int arrays) const { return !tiny_ && FusesChannels(l_, p_, sizeof(T), arrays); }
+  // Whether an elementwise pass over `arrays` arrays (inputs and output)
+  // stores its output with streaming stores (plan.h StreamsStores).
+  bool Streams(int arrays) const {
+    return !tiny_ && StreamsStores(l_.count() * int64_t{sizeof(T)} * arrays);
+  }
   const Plan& plan() const { return p_; }
 
   // y = Op(a, b) with per-channel coefficients coef[k * channels + c].
@@ -1266,7 +1319,7 @@ class Walker {
       TinyApply<T, Op>(a, b, y, w_, pat);
       return;
     }
-    ApplyArgs<T> args{a, b, y, l_, &p_, coef};
+    ApplyArgs<T> args{a, b, y, l_, &p_, coef, Streams(Op::kTwoInputs ? 3 : 2)};
     ParallelFor(p_.groups * p_.blocks, l_.count(), &ApplyItem<T, Op>, &args);
   }
 
@@ -1322,6 +1375,7 @@ struct FusedTrainArgs {
   Layout layout;
   const Plan* plan;
   int64_t block;  // channels per item
+  bool stream;    // streaming stores (plan.h StreamsStores)
 };
 
 // Both training-forward passes over each channel of a block (an item).
@@ -1338,8 +1392,9 @@ void FusedTrainItem(void* ctx, int64_t item) {
     f.mean[c] = static_cast<T>(mean_d);
     f.variance[c] = static_cast<T>(var_d);
     f.inv_std[c] = static_cast<T>(is);
-    ChannelApply<T, ScaleShiftOp>(f.x, f.x, f.y, f.layout, *f.plan, c, cs);
+    ChannelApply<T, ScaleShiftOp>(f.x, f.x, f.y, f.layout, *f.plan, c, cs, f.stream);
   }
+  if (f.stream) StoreFence();
 }
 
 template <class T>
@@ -1349,7 +1404,8 @@ void TrainForwardT(const T* x, Layout l, const T* gamma, const T* beta,
   const Walker<T> walk(l);
   if (walk.Fuses(2)) {
     const int64_t block = FuseBlock(channels);
-    FusedTrainArgs<T> args{x, gamma, beta, epsilon, y, mean, variance, inv_std, l, &walk.plan(), block};
+    FusedTrainArgs<T> args{x,         gamma, beta, epsilon, y, mean, variance, inv_std, l, &walk.plan(),
+                           block, walk.Streams(2)};
     ParallelFor(CeilDiv(channels, block), l.count(), &FusedTrainItem<T>, &args);
     return;
   }
@@ -1413,6 +1469,7 @@ struct FusedBackwardArgs {
   Layout layout;
   const Plan* plan;
   int64_t block;  // channels per item
+  bool stream;    // streaming stores (plan.h StreamsStores)
 };
 
 // Both training-backward passes over each channel of a block (an item).
@@ -1429,8 +1486,9 @@ void FusedBackwardItem(void* ctx, int64_t item) {
     if (f.dbeta != nullptr) f.dbeta[c] = static_cast<T>(sdy);
     if (f.dgamma != nullptr) f.dgamma[c] = static_cast<T>(static_cast<double>(f.inv_std[c]) * sdyx);
     BackwardFold(f.gamma, f.mean, f.inv_std, c, n, true, sdy, sdyx, cs);
-    ChannelApply<T, GradTrainOp>(f.dy, f.x, f.dx, f.layout, *f.plan, c, cs);
+    ChannelApply<T, GradTrainOp>(f.dy, f.x, f.dx, f.layout, *f.plan, c, cs, f.stream);
   }
+  if (f.stream) StoreFence();
 }
 
 // Backward. Pass 1 (when dgamma, dbeta or the training dx need them) sums,
@@ -1451,7 +1509,8 @@ void BackwardT(const T* dy, const T* x, Layout l, const T* gamma, const T* mean,
   const Walker<T> walk(l);
   if (training && dx != nullptr && walk.Fuses(3)) {
     const int64_t block = FuseBlock(channels);
-    FusedBackwardArgs<T> args{dy, x, gamma, mean, inv_std, dx, dgamma, dbeta, l, &walk.plan(), block};
+    FusedBackwardArgs<T> args{dy, x, gamma, mean, inv_std, dx, dgamma, dbeta, l, &walk.plan(),
+                              block, walk.Streams(3)};
     ParallelFor(CeilDiv(channels, block), l.count(), &FusedBackwardItem<T>, &args);
     return;
   }
@@ -1560,37 +1619,59 @@ struct CopyArgs {
   const char* src;
   char* dst;
   int64_t bytes;
+  bool stream;  // streaming stores, as an elementwise pass over the same working set
 };
 
 constexpr int64_t kCopyChunkBytes = int64_t{1} << 18;
+
+// The aligned whole vectors of a copy chunk, from byte i; returns where they end.
+template <bool kStream>
+inline int64_t CopyVectors(const char* src, char* dst, int64_t i, int64_t end) {
+  const auto put = [&](int64_t at) {
+    if constexpr (kStream) {
+      StreamCopyVec(src + at, dst + at);
+    } else {
+      CopyVec(src + at, dst + at);
+    }
+  };
+  for (; i + 4 * kCopyBytes <= end; i += 4 * kCopyBytes) {
+    put(i);
+    put(i + kCopyBytes);
+    put(i + 2 * kCopyBytes);
+    put(i + 3 * kCopyBytes);
+  }
+  for (; i + kCopyBytes <= end; i += kCopyBytes) put(i);
+  return i;
+}
 
 void CopyItem(void* ctx, int64_t item) {
   const CopyArgs& c = *static_cast<const CopyArgs*>(ctx);
   const int64_t b0 = item * kCopyChunkBytes;
   const int64_t b1 = Min(c.bytes, b0 + kCopyChunkBytes);
   int64_t i = b0;
-  // Aligned stores, as the elementwise kernels do (see AlignHead): the
-  // roofline is the best streaming copy, whatever the buffers' alignment.
+  // Aligned stores, as the elementwise kernels do (see AlignHead), and
+  // streaming ones where they would stream: the roofline is the best copy
+  // of the same working set, whatever the buffers' alignment.
   const int64_t head = Min(b1 - b0, static_cast<int64_t>(
       (kCopyBytes - reinterpret_cast<uintptr_t>(c.dst + b0) % kCopyBytes) % kCopyBytes));
   if (head > 0) {
     std::memcpy(c.dst + i, c.src + i, static_cast<size_t>(head));
     i += head;
   }
-  for (; i + 4 * kCopyBytes <= b1; i += 4 * kCopyBytes) {
-    CopyVec(c.src + i, c.dst + i);
-    CopyVec(c.src + i + kCopyBytes, c.dst + i + kCopyBytes);
-    CopyVec(c.src + i + 2 * kCopyBytes, c.dst + i + 2 * kCopyBytes);
-    CopyVec(c.src + i + 3 * kCopyBytes, c.dst + i + 3 * kCopyBytes);
+  if (c.stream) {
+    i = CopyVectors<true>(c.src, c.dst, i, b1);
+  } else {
+    i = CopyVectors<false>(c.src, c.dst, i, b1);
   }
-  for (; i + kCopyBytes <= b1; i += kCopyBytes) CopyVec(c.src + i, c.dst + i);
   if (i < b1) std::memcpy(c.dst + i, c.src + i, static_cast<size_t>(b1 - i));
+  if (c.stream) StoreFence();
 }
 
 template <class T>
 void StreamCopyT(const T* src, T* dst, int64_t n) {
-  CopyArgs args{reinterpret_cast<const char*>(src), reinterpret_cast<char*>(dst),
-                n * static_cast<int64_t>(sizeof(T))};
+  const int64_t bytes = n * static_cast<int64_t>(sizeof(T));
+  CopyArgs args{reinterpret_cast<const char*>(src), reinterpret_cast<char*>(dst), bytes,
+                StreamsStores(2 * bytes)};
   ParallelFor(CeilDiv(args.bytes, kCopyChunkBytes), n, &CopyItem, &args);
 }
 

@@ -12,6 +12,7 @@ namespace normkit {
 namespace {
 
 std::atomic<int64_t> g_fuse_budget{kMachineFuseBudget};
+std::atomic<int64_t> g_stream_threshold{kMachineStreamThreshold};
 
 int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t RoundUp(int64_t a, int64_t b) { return CeilDiv(a, b) * b; }
@@ -98,6 +99,26 @@ bool FusesChannels(const Layout& layout, const Plan& plan, int64_t value_bytes, 
   const int64_t budget = forced == kMachineFuseBudget ? FuseBudgetBytes() : forced;
   const int64_t reach = plan.units * kFusePrefetchReach * (arrays - 1);
   return reach < budget && layout.per_channel() <= (budget - reach) / (arrays * value_bytes);
+}
+
+void SetStreamThresholdForTesting(int64_t bytes) {
+  g_stream_threshold.store(bytes, std::memory_order_relaxed);
+}
+
+int64_t StreamThresholdBytes() {
+  static const int64_t bytes = [] {
+#ifdef _SC_LEVEL3_CACHE_SIZE
+    const long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
+    if (l3 > 0) return std::min(static_cast<int64_t>(l3), kStreamMaxThresholdBytes);
+#endif
+    return kStreamMaxThresholdBytes;
+  }();
+  return bytes;
+}
+
+bool StreamsStores(int64_t working_set_bytes) {
+  const int64_t forced = g_stream_threshold.load(std::memory_order_relaxed);
+  return working_set_bytes > (forced == kMachineStreamThreshold ? StreamThresholdBytes() : forced);
 }
 
 int64_t RowPatternLength(int64_t row_len, int64_t lanes) {

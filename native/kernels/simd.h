@@ -74,11 +74,19 @@ inline void StoreOut(float* p, const DVec* v) {
   _mm512_storeu_ps(p, joined);
 }
 inline void StoreOut(double* p, const DVec* v) { _mm512_storeu_pd(p, v[0]); }
+inline void StreamOut(float* p, const DVec* v) {
+  const __m512 low = _mm512_insertf32x8(_mm512_setzero_ps(), _mm512_maskz_cvtpd_ps(0xFF, v[0]), 0);
+  _mm512_stream_ps(p, _mm512_insertf32x8(low, _mm512_maskz_cvtpd_ps(0xFF, v[1]), 1));
+}
+inline void StreamOut(double* p, const DVec* v) { _mm512_stream_pd(p, v[0]); }
 inline DVec LoadOne(const float* p) { return _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(p)); }
 inline void StoreOne(float* p, DVec v) { _mm256_storeu_ps(p, _mm512_maskz_cvtpd_ps(0xFF, v)); }
 constexpr int kCopyBytes = 64;
 inline void CopyVec(const char* src, char* dst) {
   _mm512_storeu_si512(dst, _mm512_loadu_si512(src));
+}
+inline void StreamCopyVec(const char* src, char* dst) {
+  _mm512_stream_si512(reinterpret_cast<__m512i*>(dst), _mm512_loadu_si512(src));
 }
 constexpr bool kHasFma = true;
 
@@ -107,11 +115,20 @@ inline void StoreOut(float* p, const DVec* v) {
   _mm_storeu_ps(p + 4, _mm256_cvtpd_ps(v[1]));
 }
 inline void StoreOut(double* p, const DVec* v) { _mm256_storeu_pd(p, v[0]); }
+inline void StreamOut(float* p, const DVec* v) {
+  _mm256_stream_ps(p, _mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps(v[0])),
+                                           _mm256_cvtpd_ps(v[1]), 1));
+}
+inline void StreamOut(double* p, const DVec* v) { _mm256_stream_pd(p, v[0]); }
 inline DVec LoadOne(const float* p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }
 inline void StoreOne(float* p, DVec v) { _mm_storeu_ps(p, _mm256_cvtpd_ps(v)); }
 constexpr int kCopyBytes = 32;
 inline void CopyVec(const char* src, char* dst) {
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst),
+                      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src)));
+}
+inline void StreamCopyVec(const char* src, char* dst) {
+  _mm256_stream_si256(reinterpret_cast<__m256i*>(dst),
                       _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src)));
 }
 constexpr bool kHasFma = true;
@@ -141,6 +158,10 @@ inline void StoreOut(float* p, const DVec* v) {
   _mm_storeu_ps(p, _mm_movelh_ps(_mm_cvtpd_ps(v[0]), _mm_cvtpd_ps(v[1])));
 }
 inline void StoreOut(double* p, const DVec* v) { _mm_storeu_pd(p, v[0]); }
+inline void StreamOut(float* p, const DVec* v) {
+  _mm_stream_ps(p, _mm_movelh_ps(_mm_cvtpd_ps(v[0]), _mm_cvtpd_ps(v[1])));
+}
+inline void StreamOut(double* p, const DVec* v) { _mm_stream_pd(p, v[0]); }
 // Two floats move as one 64-bit integer lane: _mm_loadl_epi64 and
 // _mm_storel_epi64 take unaligned pointers, where _mm_load_sd/_mm_store_sd
 // would access a double at a 4-byte-aligned address (undefined behaviour,
@@ -154,6 +175,10 @@ inline void StoreOne(float* p, DVec v) {
 constexpr int kCopyBytes = 16;
 inline void CopyVec(const char* src, char* dst) {
   _mm_storeu_si128(reinterpret_cast<__m128i*>(dst),
+                   _mm_loadu_si128(reinterpret_cast<const __m128i*>(src)));
+}
+inline void StreamCopyVec(const char* src, char* dst) {
+  _mm_stream_si128(reinterpret_cast<__m128i*>(dst),
                    _mm_loadu_si128(reinterpret_cast<const __m128i*>(src)));
 }
 constexpr bool kHasFma = false;
@@ -182,6 +207,9 @@ inline void StoreOut(float* p, const DVec* v) {
   vst1q_f32(p, vcvt_high_f32_f64(vcvt_f32_f64(v[0]), v[1]));
 }
 inline void StoreOut(double* p, const DVec* v) { vst1q_f64(p, v[0]); }
+// No non-temporal store intrinsic in ACLE: streaming falls back to plain stores.
+inline void StreamOut(float* p, const DVec* v) { StoreOut(p, v); }
+inline void StreamOut(double* p, const DVec* v) { StoreOut(p, v); }
 inline DVec LoadOne(const float* p) { return vcvt_f64_f32(vld1_f32(p)); }
 inline void StoreOne(float* p, DVec v) { vst1_f32(p, vcvt_f32_f64(v)); }
 constexpr int kCopyBytes = 16;
@@ -189,9 +217,23 @@ inline void CopyVec(const char* src, char* dst) {
   vst1q_u8(reinterpret_cast<uint8_t*>(dst),
            vld1q_u8(reinterpret_cast<const uint8_t*>(src)));
 }
+inline void StreamCopyVec(const char* src, char* dst) { CopyVec(src, dst); }
 constexpr bool kHasFma = true;
 
 #endif
+
+// Non-temporal stores (StreamOut, StreamCopyVec) write whole vectors past
+// the caches, without first reading the line (read-for-ownership); they need
+// an address aligned to the vector (kLanes<T> values, kCopyBytes). They are
+// weakly ordered: a work item that used them ends with StoreFence(), before
+// the pool publishes its completion, so whoever reads the output sees it.
+inline void StoreFence() {
+#if defined(NORMKIT_SIMD_NEON)
+  // StreamOut is a plain store here.
+#else
+  _mm_sfence();
+#endif
+}
 
 // Scalar twin of MulAdd for tails: the same rounding as the vector lanes, so
 // a value gets the same result whether it lands in a vector or in a tail

@@ -478,6 +478,64 @@ TEST(OutputAlignmentDoesNotChangeResults) {
   OutputAlignmentDoesNotChangeResults<double>();
 }
 
+// Streaming (non-temporal) stores (plan.h StreamsStores) against plain ones:
+// bit for bit, every kernel, with the threshold forced to 0 (every pass
+// over the plan streams) and to "never", at 1 and 3 threads, with the output
+// at an aligned start, one element past it (streaming then follows the
+// scalar head, or falls back where the rows cannot align), and in place.
+template <class T>
+void StreamingStoresDoNotChangeResults() {
+  IsaScope isa(g_isa);
+  constexpr int64_t kNever = int64_t{1} << 62;
+  CHECK(normkit::StreamThresholdBytes() > 0 &&
+            normkit::StreamThresholdBytes() <= normkit::kStreamMaxThresholdBytes,
+        "machine threshold %lld out of (0, kStreamMaxThresholdBytes]",
+        static_cast<long long>(normkit::StreamThresholdBytes()));
+  CHECK(!normkit::StreamsStores(1), "a 1-byte working set streams");
+  uint64_t seed = 1700;
+  for (const Shape& s : kShapes) {
+    const Inputs<T> in = MakeInputs<T>(s, seed += 10);
+    const int64_t n = in.l.count(), C = s.channels;
+    for (int threads : {1, 3}) {
+      ThreadsScope t(threads);
+      normkit::SetStreamThresholdForTesting(kNever);
+      const Outputs<T> plain = RunKernels(in);
+      normkit::SetStreamThresholdForTesting(0);
+      CHECK(normkit::StreamsStores(1), "threshold 0 does not stream");
+      const Outputs<T> streamed = RunKernels(in);
+      const std::string ctx = Context<T>(s) + (threads == 1 ? " 1 thread" : " 3 threads");
+      CheckBitIdentical((ctx + " streaming vs plain stores").c_str(), streamed, plain);
+      std::vector<T> buf(n + 64 / sizeof(T) + 1), m(C), v(C), inv(C), dg(C), db(C);
+      const int64_t base = static_cast<int64_t>(
+          (64 - reinterpret_cast<uintptr_t>(buf.data()) % 64) % 64 / sizeof(T));
+      for (int64_t k : {base, base + 1}) {
+        T* y = buf.data() + k;
+        const std::string at = ctx + " streamed output at element " + std::to_string(k - base);
+        normkit::BatchNormTrainForward(in.x.data(), in.l, in.gamma.data(), in.beta.data(),
+                                       in.epsilon, y, m.data(), v.data(), inv.data());
+        CHECK(BitIdentical(std::vector<T>(y, y + n), plain.y), "train y %s", at.c_str());
+        normkit::BatchNormInferForward(in.x.data(), in.l, in.gamma.data(), in.beta.data(),
+                                       in.moving_mean.data(), in.moving_var.data(), in.epsilon, y);
+        CHECK(BitIdentical(std::vector<T>(y, y + n), plain.yi), "infer y %s", at.c_str());
+        normkit::BatchNormBackward(in.dy.data(), in.x.data(), in.l, in.gamma.data(),
+                                   in.batch_mean.data(), in.batch_inv_std.data(), true, y,
+                                   dg.data(), db.data());
+        CHECK(BitIdentical(std::vector<T>(y, y + n), plain.dx), "backward dx %s", at.c_str());
+      }
+      std::vector<T> same = in.x;
+      normkit::BatchNormTrainForward(same.data(), in.l, in.gamma.data(), in.beta.data(), in.epsilon,
+                                     same.data(), m.data(), v.data(), inv.data());
+      CHECK(BitIdentical(same, plain.y), "train y in place %s streamed", ctx.c_str());
+    }
+  }
+  normkit::SetStreamThresholdForTesting(normkit::kMachineStreamThreshold);
+}
+
+TEST(StreamingStoresDoNotChangeResults) {
+  StreamingStoresDoNotChangeResults<float>();
+  StreamingStoresDoNotChangeResults<double>();
+}
+
 // batch_norm.h allows y to alias x and dx to alias dy.
 template <class T>
 void InPlaceMatchesOutOfPlace() {
@@ -739,18 +797,23 @@ TEST(SgdMatchesScalar) {
 template <class T>
 void StreamCopyIsExact() {
   IsaScope isa(g_isa);
-  // Odd offsets: the copy may not assume aligned pointers.
+  // Odd offsets: the copy may not assume aligned pointers. Threshold 0:
+  // with streaming stores, as a copy over a large working set runs.
+  for (int64_t threshold : {normkit::kMachineStreamThreshold, int64_t{0}})
   for (int64_t n : {0, 1, 5, 17, 1000, 200001}) {
+    normkit::SetStreamThresholdForTesting(threshold);
     for (int64_t offset : {0, 1, 3}) {
       const std::vector<T> src = UniformVector<T>(n + offset, 1000 + n, -1, 1);
       std::vector<T> dst(n + offset + 1, T(-7));
       normkit::StreamCopy(src.data() + offset, dst.data() + offset, n);
       bool ok = dst[n + offset] == T(-7);  // nothing written past the end
       for (int64_t i = 0; i < n; ++i) ok = ok && dst[offset + i] == src[offset + i];
-      CHECK(ok, "StreamCopy %s %s n=%lld offset=%lld", normkit::IsaName(g_isa), DtypeName<T>(),
-            static_cast<long long>(n), static_cast<long long>(offset));
+      CHECK(ok, "StreamCopy %s %s n=%lld offset=%lld threshold=%lld", normkit::IsaName(g_isa),
+            DtypeName<T>(), static_cast<long long>(n), static_cast<long long>(offset),
+            static_cast<long long>(threshold));
     }
   }
+  normkit::SetStreamThresholdForTesting(normkit::kMachineStreamThreshold);
 }
 
 TEST(StreamCopyIsExact) {
