@@ -10,9 +10,12 @@
  *
  * The roofline is measured in the same run with normkit's bench-only
  * `streamCopy` (the same ISA and thread count as the row), over a working
- * set as large as the op's distinct buffers, because bandwidth falls by
- * about half once the working set leaves the last-level cache. A copy moves
- * 8 bytes per float32 element (read + write).
+ * set as large as the op's distinct buffers, because bandwidth falls once
+ * the working set leaves the last-level cache. Past
+ * `backendInfo().streamThresholdBytes` the copy, like the kernels, writes
+ * with streaming stores (no read-for-ownership), so the roofline there is
+ * the best copy, not a plain one. A copy moves 8 bytes per float32 element
+ * (read + write).
  *
  * The roofline is re-measured for every op x shape, right before that
  * group's rows, so a colleague's compile on the shared cores skews both

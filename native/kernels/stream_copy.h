@@ -1,6 +1,9 @@
 // Streaming copy with the active ISA and thread pool: the bandwidth roofline
 // the bench compares every kernel against (same loads, stores and work split
-// as the batch-norm kernels, no arithmetic).
+// as the batch-norm kernels, no arithmetic). Like them, it writes with
+// streaming stores when its working set (source and destination) is past
+// plan.h's StreamThresholdBytes, so the roofline is the best copy the
+// machine does at that size, not one that pays a read-for-ownership.
 #pragma once
 
 #include <cstdint>
