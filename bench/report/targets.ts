@@ -25,6 +25,9 @@ export const PYTORCH_PUBLISHED_MS: { op: Op; shape: string; ms: number }[] = [
 
 const OPS: Op[] = ['infer', 'train', 'backward'];
 
+const CEILING_NOTE =
+  '. Ceiling: the most any implementation could be faster at the copy bandwidth measured for the row, reading each input once and writing the output once (8 B/value for infer and train, 12 for backward): a target above it cannot be met on this machine';
+
 function pct(f: number | undefined): string {
   return f === undefined ? '—' : `${(f * 100).toFixed(0)}%`;
 }
@@ -35,6 +38,31 @@ function x(v: number | undefined): string {
 
 function ref(rows: ResultRow[], op: Op, shape: string, impl = NORMKIT_REFERENCE_ID): ResultRow | undefined {
   return rows.find((r) => r.op === op && r.shape === shape && r.impl === impl && r.ns !== undefined);
+}
+
+/**
+ * Bytes per float32 element that any implementation must move: each input
+ * read once, the output written once (x and y; x and y; dy, x and dx). The
+ * traffic model counts more for training (a second read), which a kernel
+ * avoids only while the tensor, or one channel of it, stays in cache.
+ */
+const MIN_BYTES_PER_ELEMENT: Record<Op, number> = { infer: 8, train: 8, backward: 12 };
+
+/**
+ * The least time an op on a shape can take at the copy bandwidth measured
+ * for it (the row's roofline), in ns: MIN_BYTES_PER_ELEMENT over that
+ * bandwidth. Undefined when the run has no roofline there.
+ */
+function floorNs(rows: ResultRow[], op: Op, shape: string): number | undefined {
+  const r = ref(rows, op, shape);
+  if (r?.rooflineGbps === undefined) return undefined;
+  return (MIN_BYTES_PER_ELEMENT[op] * r.elements) / r.rooflineGbps;
+}
+
+/** " (ceiling Nx)": the most any implementation could be faster than `peerNs` at that bandwidth. */
+function ceiling(rows: ResultRow[], op: Op, shape: string, peerNs: number | undefined): string {
+  const at = floorNs(rows, op, shape);
+  return at === undefined || peerNs === undefined ? '' : ` (ceiling ${x(peerNs / at)})`;
 }
 
 /** Checks `ok(row)` over the rows selected; met when every one passes and there is at least one. */
@@ -81,7 +109,10 @@ export function checkTargets(rows: ResultRow[], overhead: CallOverhead | undefin
     checks.push({
       target: ">= 1.5x faster than PyTorch 1.13's published numbers (issue 3) on training forward and backward",
       met: fails.length === 0,
-      detail: published.map(({ p, r }) => `${p.op} ${p.shape} ${p.ms} ms / ${formatNs(r.ns ?? NaN)} = ${x((p.ms * 1e6) / (r.ns ?? Infinity))}`).join('; '),
+      detail:
+        published
+          .map(({ p, r }) => `${p.op} ${p.shape} ${p.ms} ms / ${formatNs(r.ns ?? NaN)} = ${x((p.ms * 1e6) / (r.ns ?? Infinity))}${ceiling(rows, p.op, p.shape, p.ms * 1e6)}`)
+          .join('; ') + CEILING_NOTE,
     });
   }
 
@@ -97,8 +128,9 @@ export function checkTargets(rows: ResultRow[], overhead: CallOverhead | undefin
       `>= ${factor}x faster than ${peer} on every op and layout it supports (large shapes)`,
       measured,
       (r) => (r.normkitSpeedup ?? 0) >= factor,
-      (r) => `${r.op} ${r.shape} ${x(r.normkitSpeedup)}`,
+      (r) => `${r.op} ${r.shape} ${x(r.normkitSpeedup)}${ceiling(rows, r.op, r.shape, r.ns)}`,
     );
+    if (check.met === false) check.detail += CEILING_NOTE;
     const excluded = peerRows.filter((r) => r.status === 'wrong' || r.status === 'error');
     if (excluded.length > 0) check.detail += ` (not counted, wrong or failing there: ${excluded.map((r) => `${r.op} ${r.shape}`).join(', ')})`;
     checks.push(check);
