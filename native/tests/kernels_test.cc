@@ -437,6 +437,38 @@ TEST(FusedMatchesTwoPass) {
   FusedMatchesTwoPass<double>();
 }
 
+// A 64-byte-aligned buffer for an output of n values starting up to
+// kLine - 1 elements past its aligned start.
+template <class T>
+struct LineBuffer {
+  static constexpr int64_t kLine = 64 / sizeof(T);
+  explicit LineBuffer(int64_t n) : buf(n + 2 * kLine) {}
+  // The output starting `offset` elements past a 64-byte boundary.
+  T* at(int64_t offset) {
+    const auto mis = reinterpret_cast<uintptr_t>(buf.data()) % 64;
+    return buf.data() + static_cast<int64_t>((64 - mis) % 64 / sizeof(T)) + offset;
+  }
+  std::vector<T> buf;
+};
+
+// Runs the three elementwise kernels with their output at y and checks
+// each against `want` bit for bit (the per-channel outputs go to scratch).
+template <class T>
+void CheckOutputsAt(const Inputs<T>& in, T* y, const Outputs<T>& want, const std::string& ctx) {
+  const int64_t n = in.l.count(), C = in.l.channels;
+  std::vector<T> m(C), v(C), inv(C), dg(C), db(C);
+  normkit::BatchNormTrainForward(in.x.data(), in.l, in.gamma.data(), in.beta.data(), in.epsilon,
+                                 y, m.data(), v.data(), inv.data());
+  CHECK(BitIdentical(std::vector<T>(y, y + n), want.y), "train y %s", ctx.c_str());
+  normkit::BatchNormInferForward(in.x.data(), in.l, in.gamma.data(), in.beta.data(),
+                                 in.moving_mean.data(), in.moving_var.data(), in.epsilon, y);
+  CHECK(BitIdentical(std::vector<T>(y, y + n), want.yi), "infer y %s", ctx.c_str());
+  normkit::BatchNormBackward(in.dy.data(), in.x.data(), in.l, in.gamma.data(),
+                             in.batch_mean.data(), in.batch_inv_std.data(), true, y, dg.data(),
+                             db.data());
+  CHECK(BitIdentical(std::vector<T>(y, y + n), want.dx), "backward dx %s", ctx.c_str());
+}
+
 // Elementwise passes peel a scalar head so that their vector stores are
 // aligned (kernels_simd.cc AlignHead), so where an output starts changes how
 // its values are computed; the scalar and vector forms round alike, so it
@@ -446,29 +478,13 @@ template <class T>
 void OutputAlignmentDoesNotChangeResults() {
   IsaScope isa(g_isa);
   const Shape shapes[] = {{37, 3, 1}, {1000, 130, 1}, {300, 64, 1}, {4, 16, 1031}, {3, 5, 129}, {7, 3, 63}};
-  constexpr int64_t kLine = 64 / sizeof(T);
   uint64_t seed = 1300;
   for (const Shape& s : shapes) {
     const Inputs<T> in = MakeInputs<T>(s, seed += 10);
     const Outputs<T> want = RunKernels(in);
-    const int64_t n = in.l.count(), C = s.channels;
-    std::vector<T> buf(n + 2 * kLine), m(C), v(C), inv(C), dg(C), db(C);
-    // The line-aligned start inside buf.
-    const int64_t base = static_cast<int64_t>(
-        (64 - reinterpret_cast<uintptr_t>(buf.data()) % 64) % 64 / sizeof(T));
-    for (int64_t k = 0; k < kLine; ++k) {
-      T* y = buf.data() + base + k;
-      const std::string ctx = Context<T>(s) + " output offset " + std::to_string(k);
-      normkit::BatchNormTrainForward(in.x.data(), in.l, in.gamma.data(), in.beta.data(),
-                                     in.epsilon, y, m.data(), v.data(), inv.data());
-      CHECK(BitIdentical(std::vector<T>(y, y + n), want.y), "train y %s", ctx.c_str());
-      normkit::BatchNormInferForward(in.x.data(), in.l, in.gamma.data(), in.beta.data(),
-                                     in.moving_mean.data(), in.moving_var.data(), in.epsilon, y);
-      CHECK(BitIdentical(std::vector<T>(y, y + n), want.yi), "infer y %s", ctx.c_str());
-      normkit::BatchNormBackward(in.dy.data(), in.x.data(), in.l, in.gamma.data(),
-                                 in.batch_mean.data(), in.batch_inv_std.data(), true, y,
-                                 dg.data(), db.data());
-      CHECK(BitIdentical(std::vector<T>(y, y + n), want.dx), "backward dx %s", ctx.c_str());
+    LineBuffer<T> out(in.l.count());
+    for (int64_t k = 0; k < LineBuffer<T>::kLine; ++k) {
+      CheckOutputsAt(in, out.at(k), want, Context<T>(s) + " output offset " + std::to_string(k));
     }
   }
 }
@@ -495,7 +511,7 @@ void StreamingStoresDoNotChangeResults() {
   uint64_t seed = 1700;
   for (const Shape& s : kShapes) {
     const Inputs<T> in = MakeInputs<T>(s, seed += 10);
-    const int64_t n = in.l.count(), C = s.channels;
+    const int64_t C = s.channels;
     for (int threads : {1, 3}) {
       ThreadsScope t(threads);
       normkit::SetStreamThresholdForTesting(kNever);
@@ -505,24 +521,11 @@ void StreamingStoresDoNotChangeResults() {
       const Outputs<T> streamed = RunKernels(in);
       const std::string ctx = Context<T>(s) + (threads == 1 ? " 1 thread" : " 3 threads");
       CheckBitIdentical((ctx + " streaming vs plain stores").c_str(), streamed, plain);
-      std::vector<T> buf(n + 64 / sizeof(T) + 1), m(C), v(C), inv(C), dg(C), db(C);
-      const int64_t base = static_cast<int64_t>(
-          (64 - reinterpret_cast<uintptr_t>(buf.data()) % 64) % 64 / sizeof(T));
-      for (int64_t k : {base, base + 1}) {
-        T* y = buf.data() + k;
-        const std::string at = ctx + " streamed output at element " + std::to_string(k - base);
-        normkit::BatchNormTrainForward(in.x.data(), in.l, in.gamma.data(), in.beta.data(),
-                                       in.epsilon, y, m.data(), v.data(), inv.data());
-        CHECK(BitIdentical(std::vector<T>(y, y + n), plain.y), "train y %s", at.c_str());
-        normkit::BatchNormInferForward(in.x.data(), in.l, in.gamma.data(), in.beta.data(),
-                                       in.moving_mean.data(), in.moving_var.data(), in.epsilon, y);
-        CHECK(BitIdentical(std::vector<T>(y, y + n), plain.yi), "infer y %s", at.c_str());
-        normkit::BatchNormBackward(in.dy.data(), in.x.data(), in.l, in.gamma.data(),
-                                   in.batch_mean.data(), in.batch_inv_std.data(), true, y,
-                                   dg.data(), db.data());
-        CHECK(BitIdentical(std::vector<T>(y, y + n), plain.dx), "backward dx %s", at.c_str());
+      LineBuffer<T> out(in.l.count());
+      for (int64_t k : {0, 1}) {
+        CheckOutputsAt(in, out.at(k), plain, ctx + " streamed output at element " + std::to_string(k));
       }
-      std::vector<T> same = in.x;
+      std::vector<T> same = in.x, m(C), v(C), inv(C);
       normkit::BatchNormTrainForward(same.data(), in.l, in.gamma.data(), in.beta.data(), in.epsilon,
                                      same.data(), m.data(), v.data(), inv.data());
       CHECK(BitIdentical(same, plain.y), "train y in place %s streamed", ctx.c_str());
