@@ -1236,7 +1236,21 @@ void ChannelApply(const T* a, const T* b, T* y, const Layout& l, const Plan& p, 
 
 // Items of a fused walk (blocks of consecutive channels, see above).
 constexpr int64_t kFuseItems = 16;
-inline int64_t FuseBlock(int64_t channels) { return CeilDiv(channels, kFuseItems); }
+
+// What the items of both fused kernels share.
+struct FusedWalk {
+  Layout layout;
+  const Plan* plan;
+  int64_t block;  // channels per item
+  bool stream;    // streaming stores (plan.h StreamsStores)
+
+  FusedWalk(const Layout& l, const Plan& p, bool streams)
+      : layout(l), plan(&p), block(CeilDiv(l.channels, kFuseItems)), stream(streams) {}
+  int64_t items() const { return CeilDiv(layout.channels, block); }
+  // The first channel of an item, and one past its last.
+  int64_t First(int64_t item) const { return item * block; }
+  int64_t End(int64_t item) const { return Min(layout.channels, (item + 1) * block); }
+};
 
 
 // ---------------------------------------------------------------------------
@@ -1372,29 +1386,26 @@ struct FusedTrainArgs {
   T* mean;
   T* variance;
   T* inv_std;
-  Layout layout;
-  const Plan* plan;
-  int64_t block;  // channels per item
-  bool stream;    // streaming stores (plan.h StreamsStores)
+  FusedWalk walk;
 };
 
 // Both training-forward passes over each channel of a block (an item).
 template <class T>
 void FusedTrainItem(void* ctx, int64_t item) {
   const FusedTrainArgs<T>& f = *static_cast<const FusedTrainArgs<T>*>(ctx);
-  const int64_t c0 = item * f.block, c1 = Min(f.layout.channels, c0 + f.block);
+  const FusedWalk& w = f.walk;
   alignas(64) double rec[kFusePartials];
-  for (int64_t c = c0; c < c1; ++c) {
-    ChannelPartials<T, StatsOp<T>>(f.x, f.x, f.layout, *f.plan, c, nullptr, rec);
+  for (int64_t c = w.First(item), end = w.End(item); c < end; ++c) {
+    ChannelPartials<T, StatsOp<T>>(f.x, f.x, w.layout, *w.plan, c, nullptr, rec);
     double mean_d, var_d, cs[2];
-    ChannelMerge(rec, f.plan->groups, true, &mean_d, &var_d);
+    ChannelMerge(rec, w.plan->groups, true, &mean_d, &var_d);
     const double is = TrainFold(f.gamma, f.beta, c, mean_d, var_d, f.epsilon, &cs[0], &cs[1]);
     f.mean[c] = static_cast<T>(mean_d);
     f.variance[c] = static_cast<T>(var_d);
     f.inv_std[c] = static_cast<T>(is);
-    ChannelApply<T, ScaleShiftOp>(f.x, f.x, f.y, f.layout, *f.plan, c, cs, f.stream);
+    ChannelApply<T, ScaleShiftOp>(f.x, f.x, f.y, w.layout, *w.plan, c, cs, w.stream);
   }
-  if (f.stream) StoreFence();
+  if (w.stream) StoreFence();
 }
 
 template <class T>
@@ -1403,10 +1414,9 @@ void TrainForwardT(const T* x, Layout l, const T* gamma, const T* beta,
   const int64_t channels = l.channels;
   const Walker<T> walk(l);
   if (walk.Fuses(2)) {
-    const int64_t block = FuseBlock(channels);
-    FusedTrainArgs<T> args{x,         gamma, beta, epsilon, y, mean, variance, inv_std, l, &walk.plan(),
-                           block, walk.Streams(2)};
-    ParallelFor(CeilDiv(channels, block), l.count(), &FusedTrainItem<T>, &args);
+    FusedTrainArgs<T> args{x, gamma, beta, epsilon, y, mean, variance, inv_std,
+                           FusedWalk(l, walk.plan(), walk.Streams(2))};
+    ParallelFor(args.walk.items(), l.count(), &FusedTrainItem<T>, &args);
     return;
   }
   Scratch scratch(4 * channels);
@@ -1466,29 +1476,26 @@ struct FusedBackwardArgs {
   T* dx;
   T* dgamma;
   T* dbeta;
-  Layout layout;
-  const Plan* plan;
-  int64_t block;  // channels per item
-  bool stream;    // streaming stores (plan.h StreamsStores)
+  FusedWalk walk;
 };
 
 // Both training-backward passes over each channel of a block (an item).
 template <class T>
 void FusedBackwardItem(void* ctx, int64_t item) {
   const FusedBackwardArgs<T>& f = *static_cast<const FusedBackwardArgs<T>*>(ctx);
-  const int64_t c0 = item * f.block, c1 = Min(f.layout.channels, c0 + f.block);
-  const double n = static_cast<double>(f.layout.per_channel());
+  const FusedWalk& w = f.walk;
+  const double n = static_cast<double>(w.layout.per_channel());
   alignas(64) double rec[kFusePartials];
-  for (int64_t c = c0; c < c1; ++c) {
-    ChannelPartials<T, GradSumsOp<T>>(f.dy, f.x, f.layout, *f.plan, c, f.mean, rec);
+  for (int64_t c = w.First(item), end = w.End(item); c < end; ++c) {
+    ChannelPartials<T, GradSumsOp<T>>(f.dy, f.x, w.layout, *w.plan, c, f.mean, rec);
     double sdy, sdyx, cs[3];
-    ChannelMerge(rec, f.plan->groups, false, &sdy, &sdyx);
+    ChannelMerge(rec, w.plan->groups, false, &sdy, &sdyx);
     if (f.dbeta != nullptr) f.dbeta[c] = static_cast<T>(sdy);
     if (f.dgamma != nullptr) f.dgamma[c] = static_cast<T>(static_cast<double>(f.inv_std[c]) * sdyx);
     BackwardFold(f.gamma, f.mean, f.inv_std, c, n, true, sdy, sdyx, cs);
-    ChannelApply<T, GradTrainOp>(f.dy, f.x, f.dx, f.layout, *f.plan, c, cs, f.stream);
+    ChannelApply<T, GradTrainOp>(f.dy, f.x, f.dx, w.layout, *w.plan, c, cs, w.stream);
   }
-  if (f.stream) StoreFence();
+  if (w.stream) StoreFence();
 }
 
 // Backward. Pass 1 (when dgamma, dbeta or the training dx need them) sums,
@@ -1508,10 +1515,9 @@ void BackwardT(const T* dy, const T* x, Layout l, const T* gamma, const T* mean,
   if (!need_sums && dx == nullptr) return;
   const Walker<T> walk(l);
   if (training && dx != nullptr && walk.Fuses(3)) {
-    const int64_t block = FuseBlock(channels);
-    FusedBackwardArgs<T> args{dy, x, gamma, mean, inv_std, dx, dgamma, dbeta, l, &walk.plan(),
-                              block, walk.Streams(3)};
-    ParallelFor(CeilDiv(channels, block), l.count(), &FusedBackwardItem<T>, &args);
+    FusedBackwardArgs<T> args{dy, x, gamma, mean, inv_std, dx, dgamma, dbeta,
+                              FusedWalk(l, walk.plan(), walk.Streams(3))};
+    ParallelFor(args.walk.items(), l.count(), &FusedBackwardItem<T>, &args);
     return;
   }
   Scratch scratch(5 * channels);
