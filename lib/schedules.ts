@@ -74,6 +74,19 @@ function checkStep(api: string, step: unknown): number {
   return step;
 }
 
+/** Arguments of the step decays ({@link ExponentialDecay}, {@link InverseTimeDecay}). */
+export interface StepDecayOptions {
+  /** Learning rate at step 0; finite, >= 0. */
+  initialLearningRate: number;
+  /** Steps per unit of the step fraction `step / decaySteps`; finite, > 0. */
+  decaySteps: number;
+  /** How fast the rate decays per `decaySteps`; finite, >= 0. */
+  decayRate: number;
+  /** Use `floor(step / decaySteps)`: decay at whole multiples of `decaySteps` only (default false). */
+  staircase?: boolean;
+  name?: string;
+}
+
 /**
  * What ExponentialDecay and InverseTimeDecay share: the same arguments, the
  * same step fraction `p = step / decaySteps` (floored when `staircase`) and
@@ -87,7 +100,7 @@ abstract class StepDecay extends LearningRateSchedule {
   readonly name: string;
   private readonly api: string;
 
-  protected constructor(api: string, options: ExponentialDecayOptions) {
+  protected constructor(api: string, options: StepDecayOptions) {
     super();
     const o = checkOptions(api, options, ['initialLearningRate', 'decaySteps', 'decayRate', 'staircase', 'name']);
     this.initialLearningRate = finite(api, 'initialLearningRate', o.initialLearningRate, 0);
@@ -120,18 +133,8 @@ abstract class StepDecay extends LearningRateSchedule {
   }
 }
 
-/** Arguments of {@link ExponentialDecay}. */
-export interface ExponentialDecayOptions {
-  /** Learning rate at step 0; finite, >= 0. */
-  initialLearningRate: number;
-  /** Steps over which the rate is multiplied by `decayRate`; finite, > 0. */
-  decaySteps: number;
-  /** Factor per `decaySteps`; finite, >= 0. */
-  decayRate: number;
-  /** Decay at whole multiples of `decaySteps` only (default false). */
-  staircase?: boolean;
-  name?: string;
-}
+/** Arguments of {@link ExponentialDecay}: those of every step decay. */
+export type ExponentialDecayOptions = StepDecayOptions;
 
 /**
  * `initialLearningRate * decayRate ^ (step / decaySteps)`, with
@@ -156,18 +159,8 @@ export class ExponentialDecay extends StepDecay {
   }
 }
 
-/** Arguments of {@link InverseTimeDecay}. */
-export interface InverseTimeDecayOptions {
-  /** Learning rate at step 0; finite, >= 0. */
-  initialLearningRate: number;
-  /** Finite, > 0. */
-  decaySteps: number;
-  /** Finite, >= 0. */
-  decayRate: number;
-  /** Use `floor(step / decaySteps)` (default false). */
-  staircase?: boolean;
-  name?: string;
-}
+/** Arguments of {@link InverseTimeDecay}: those of every step decay. */
+export type InverseTimeDecayOptions = StepDecayOptions;
 
 /**
  * `initialLearningRate / (1 + decayRate * step / decaySteps)`, with
