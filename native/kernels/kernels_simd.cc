@@ -66,6 +66,22 @@ inline void PrefetchRun(const void* p, int64_t bytes) {
   for (int64_t off = 0; off < bytes; off += 64) __builtin_prefetch(c + off, 0, 2);
 }
 
+// Where a run walker's loads prefetch: as it reads a[i] (and b[i]) it
+// prefetches a[i] and b[i] of these two streams. Ahead() is the default,
+// kPrefetchBytes further along the same arrays; the fused walk aims them at
+// the next channel instead (plan.h FusedPrefetchesNextChannel).
+template <class T>
+struct PrefetchStreams {
+  const T* a;
+  const T* b;
+};
+
+template <class T>
+inline PrefetchStreams<T> Ahead(const T* a, const T* b) {
+  constexpr int64_t kAhead = kPrefetchBytes / int64_t{sizeof(T)};
+  return {a + kAhead, b + kAhead};
+}
+
 // Values before the first address of p aligned to a whole vector store
 // (kLanes<T> values), so that an elementwise loop's stores never split a
 // cache line: a misaligned output stream measured ~25% slower at 51 MB on
@@ -192,7 +208,7 @@ inline double Second(const T* b, int64_t i) {
 // per iteration into independent accumulators hide the add latency.
 template <class T, class Op>
 void SumRunNchw(const T* a, const T* b, int64_t len, T p, double* s_out,
-                double* q_out) {
+                double* q_out, PrefetchStreams<T> pf) {
   using NV = typename Native<T>::V;
   constexpr int kN = kIn<T>;
   constexpr int64_t kL = kLanes<T>;
@@ -201,10 +217,9 @@ void SumRunNchw(const T* a, const T* b, int64_t len, T p, double* s_out,
   for (int k = 0; k < 2 * kN; ++k) s[k] = q[k] = Zero();
   int64_t i = 0;
   constexpr int64_t kStepBytes = 2 * kL * int64_t{sizeof(T)};
-  constexpr int64_t kAhead = kPrefetchBytes / int64_t{sizeof(T)};
   for (; i + 2 * kL <= len; i += 2 * kL) {
-    PrefetchBlock<kStepBytes>(a + i + kAhead);
-    if (Op::kTwoInputs) PrefetchBlock<kStepBytes>(b + i + kAhead);
+    PrefetchBlock<kStepBytes>(pf.a + i);
+    if (Op::kTwoInputs) PrefetchBlock<kStepBytes>(pf.b + i);
     for (int u = 0; u < 2; ++u) {
       const NV va = Native<T>::Load(a + i + u * kL);
       const NV vb = Op::kTwoInputs ? Native<T>::Load(b + i + u * kL) : va;
@@ -249,14 +264,13 @@ inline void Put(T* p, const DVec* v) {
 // The whole vectors of ApplyRunNchw from i on; returns where they end.
 template <class T, class Op, bool kStream>
 inline int64_t ApplyRunVectors(const T* a, const T* b, T* y, int64_t i, int64_t len,
-                               const DVec* cv) {
+                               const DVec* cv, PrefetchStreams<T> pf) {
   constexpr int kN = kIn<T>;
   constexpr int64_t kL = kLanes<T>;
   constexpr int64_t kStepBytes = kL * int64_t{sizeof(T)};
-  constexpr int64_t kAhead = kPrefetchBytes / int64_t{sizeof(T)};
   for (; i + kL <= len; i += kL) {
-    PrefetchBlock<kStepBytes>(a + i + kAhead);
-    if (Op::kTwoInputs) PrefetchBlock<kStepBytes>(b + i + kAhead);
+    PrefetchBlock<kStepBytes>(pf.a + i);
+    if (Op::kTwoInputs) PrefetchBlock<kStepBytes>(pf.b + i);
     DVec va[kN], vb[kN], out[kN];
     LoadInputs<T, Op>(a, b, i, va, vb);
     for (int h = 0; h < kN; ++h) out[h] = Op::Apply(va[h], vb[h], cv);
@@ -268,15 +282,16 @@ inline int64_t ApplyRunVectors(const T* a, const T* b, T* y, int64_t i, int64_t 
 // y[i] = Op(a[i], b[i]) for a run of one channel, coefficients c; `stream`
 // asks for streaming stores (the caller then fences, see StoreFence).
 template <class T, class Op>
-void ApplyRunNchw(const T* a, const T* b, T* y, int64_t len, const double* c, bool stream) {
+void ApplyRunNchw(const T* a, const T* b, T* y, int64_t len, const double* c, bool stream,
+                  PrefetchStreams<T> pf) {
   DVec cv[Op::kCoefs];
   for (int k = 0; k < Op::kCoefs; ++k) cv[k] = Set1(c[k]);
   int64_t i = 0;
   for (const int64_t head = Min(len, AlignHead(y)); i < head; ++i) {
     y[i] = static_cast<T>(Op::Apply1(static_cast<double>(a[i]), Second<Op>(b, i), c));
   }
-  i = stream && VecAligned(y + i) ? ApplyRunVectors<T, Op, true>(a, b, y, i, len, cv)
-                                  : ApplyRunVectors<T, Op, false>(a, b, y, i, len, cv);
+  i = stream && VecAligned(y + i) ? ApplyRunVectors<T, Op, true>(a, b, y, i, len, cv, pf)
+                                  : ApplyRunVectors<T, Op, false>(a, b, y, i, len, cv, pf);
   for (; i < len; ++i) {
     y[i] = static_cast<T>(Op::Apply1(static_cast<double>(a[i]), Second<Op>(b, i), c));
   }
@@ -524,7 +539,8 @@ void SumsItem(void* ctx, int64_t item) {
       n += len;
       for (int64_t k = 0; k < nb; ++k) {
         const int64_t off = (o * channels + r.c0 + k) * inner + start;
-        SumRunNchw<T, Op>(args.a + off, args.b + off, len, par[k], &s[k], &q[k]);
+        SumRunNchw<T, Op>(args.a + off, args.b + off, len, par[k], &s[k], &q[k],
+                          Ahead(args.a + off, args.b + off));
       }
     }
   } else {
@@ -617,7 +633,8 @@ void ApplyItem(void* ctx, int64_t item) {
         double cs[Op::kCoefs];
         for (int k = 0; k < Op::kCoefs; ++k) cs[k] = args.coef[k * channels + c];
         const int64_t off = (o * channels + c) * inner + start;
-        ApplyRunNchw<T, Op>(args.a + off, args.b + off, args.y + off, len, cs, args.stream);
+        ApplyRunNchw<T, Op>(args.a + off, args.b + off, args.y + off, len, cs, args.stream,
+                            Ahead(args.a + off, args.b + off));
       }
     }
     if (args.stream) StoreFence();
@@ -1127,12 +1144,26 @@ void TinyGradSumsOf(const T* dy, const T* x, const Layout& l, const TinyWalk& w,
 // backward. Measured on [32,128,28,28] at one thread: the forward 1.2x and
 // the backward 1.3x faster than the two-pass walk.
 //
-// An item is a block of consecutive channels (kFuseItems items): the loads'
-// prefetch running past a channel's run reaches the next channel's run of
-// the same row, which the same thread reads next. One channel per item
-// measured 20% slower than the two-pass walk at two threads: a thread's
-// overshoot then fetched the channel the other thread was reading, into
-// the wrong L2.
+// An item is a block of consecutive channels (kFuseItems items), so the
+// loads' prefetch, which runs past a channel's run into the next channel's
+// run of the same row, fetches what the same thread reads next. One channel
+// per item measured 20% slower than the two-pass walk at two threads: a
+// thread's overshoot then fetched the channel the other thread was reading,
+// into the wrong L2.
+//
+// When a run is no longer than that prefetch distance, each pass aims its
+// prefetch at the next channel instead (plan.h FusedPrefetchesNextChannel):
+// the statistics pass at the first input, the apply pass at the second (for
+// the forward, x again), both at the value in step with the one read. The next
+// channel's reads from memory are then spread over both passes of this one,
+// instead of mostly over the first, whose compute on L2-resident values left
+// memory idle. Measured at one thread (best of 15-31 calls, same run):
+// [32,128,28,28] backward 1.68 -> 1.56 ms, [96,64,28,28] backward 3.67 ->
+// 2.88 ms, [128,32,28,28] forward 1.27 -> 1.16 ms; at two threads
+// [32,128,28,28] forward 0.67 -> 0.62 ms, [96,64,28,28] backward 2.12 ->
+// 1.78 ms. Runs longer than the distance keep the default: aiming across
+// the whole channel there measured slower ([64,64,56,56] forward 4.7 ->
+// 5.6 ms), as the hardware prefetcher already streams within long runs.
 //
 // Results are bit-identical to the two-pass walk's, so whether a layout
 // fuses changes no bit: a channel's sums run over the same groups of units,
@@ -1147,12 +1178,13 @@ constexpr int64_t kFusePartials = kMaxGroups * 3;
 // Op, shifts and run order as SumsItem's (param: nullptr for statistics).
 // Each run is a stride away from the previous one, on another page, so the
 // head of the next run is fetched while this one streams. The loads'
-// prefetch running kPrefetchBytes past a run's end is kept on purpose: that
-// is the next channel's run of the same row, which the same thread reads next
-// (measured: 1.25x on [32,128,28,28] backward against stopping at the end).
+// prefetch reaches into the next channel, which the same thread reads next
+// (see above; measured: 1.25x on [32,128,28,28] backward against stopping
+// at a run's end).
 template <class T, class Op>
 void ChannelPartials(const T* a, const T* b, const Layout& l, const Plan& p, int64_t c,
                      const T* param, double* rec) {
+  const bool next_channel = FusedPrefetchesNextChannel(l, p, int64_t{sizeof(T)});
   const int64_t channels = l.channels, inner = l.inner;
   for (int64_t g = 0; g < p.groups; ++g, rec += 3) {
     const int64_t u0 = g * p.units_per_group;
@@ -1176,7 +1208,9 @@ void ChannelPartials(const T* a, const T* b, const Layout& l, const Plan& p, int
         if (Op::kTwoInputs) PrefetchRun(b + next, bytes);
       }
       n += len;
-      SumRunNchw<T, Op>(a + off, b + off, len, par, &s, &q);
+      SumRunNchw<T, Op>(a + off, b + off, len, par, &s, &q,
+                        next_channel ? PrefetchStreams<T>{a + off + inner, a + off + inner}
+                                     : Ahead(a + off, b + off));
     }
     const double dn = static_cast<double>(n);
     rec[0] = dn;
@@ -1220,17 +1254,20 @@ void ChannelMerge(const double* rec, int64_t groups, bool stats, double* first, 
 }
 
 // Applies Op with coefficients cs to every run of channel c. The runs are
-// in L2 after the first pass; the loads' prefetch past each run's end again
-// fetches the next channel's run (see ChannelPartials).
+// in L2 after the first pass; the loads' prefetch again reaches into the
+// next channel (see above).
 template <class T, class Op>
 void ChannelApply(const T* a, const T* b, T* y, const Layout& l, const Plan& p, int64_t c,
                   const double* cs, bool stream) {
+  const bool next_channel = FusedPrefetchesNextChannel(l, p, int64_t{sizeof(T)});
   for (int64_t u = 0; u < p.units; ++u) {
     const int64_t o = u / p.pieces;
     const int64_t start = (u % p.pieces) * p.piece_len;
     const int64_t len = Min(p.piece_len, l.inner - start);
     const int64_t off = (o * l.channels + c) * l.inner + start;
-    ApplyRunNchw<T, Op>(a + off, b + off, y + off, len, cs, stream);
+    ApplyRunNchw<T, Op>(a + off, b + off, y + off, len, cs, stream,
+                        next_channel ? PrefetchStreams<T>{b + off + l.inner, b + off + l.inner}
+                                     : Ahead(a + off, b + off));
   }
 }
 

@@ -89,6 +89,10 @@ int64_t FuseBudgetBytes() {
   return bytes;
 }
 
+bool FusedPrefetchesNextChannel(const Layout& layout, const Plan& plan, int64_t value_bytes) {
+  return plan.pieces == 1 && layout.inner * value_bytes <= kFusePrefetchReach;
+}
+
 bool FusesChannels(const Layout& layout, const Plan& plan, int64_t value_bytes, int64_t arrays) {
   if (!plan.run_mode ||
       layout.channels < kFuseMinChannels || plan.groups > kMaxGroups ||
@@ -97,8 +101,17 @@ bool FusesChannels(const Layout& layout, const Plan& plan, int64_t value_bytes, 
   }
   const int64_t forced = g_fuse_budget.load(std::memory_order_relaxed);
   const int64_t budget = forced == kMachineFuseBudget ? FuseBudgetBytes() : forced;
-  const int64_t reach = plan.units * kFusePrefetchReach * (arrays - 1);
-  return reach < budget && layout.per_channel() <= (budget - reach) / (arrays * value_bytes);
+  const int64_t inputs = arrays - 1;
+  const int64_t reach = plan.units * kFusePrefetchReach * inputs;
+  if (reach >= budget || layout.per_channel() > (budget - reach) / (arrays * value_bytes)) {
+    return false;
+  }
+  // Arrays whose runs of this channel are in cache at once: all of them,
+  // and the next channel's inputs when the walk prefetches those.
+  const bool next = FusedPrefetchesNextChannel(layout, plan, value_bytes);
+  const int64_t held = arrays + (next ? inputs : 0);
+  const int64_t run_bytes = std::min(plan.piece_len, layout.inner) * value_bytes;
+  return plan.units * held * (kPageBytes + run_bytes) / kPageBytes <= kFuseMaxPages;
 }
 
 void SetStreamThresholdForTesting(int64_t bytes) {

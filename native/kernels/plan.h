@@ -69,26 +69,42 @@ Plan MakePlan(const Layout& layout);
 // pass re-reads the channel from L2 instead of memory. Only when
 //   * the plan is in run mode with at least kFuseMinChannels channels
 //     (fewer leave too few items to balance across threads),
-//   * a run is at least kFuseMinRunBytes long: the loads prefetch 4 KiB
-//     ahead, which on short runs reaches several channels further, whose
-//     lines then crowd the current channel out of L2 (measured:
-//     [256,64,196] fused at 60% of the two-pass speed),
+//   * a run is at least kFuseMinRunBytes long. Shorter runs lose (measured
+//     on this machine: runs of 256 and 400 bytes fused at 70-90% of the
+//     two-pass speed at one thread; runs of 512-1024 bytes 5-12% faster at
+//     one thread but 2-20% slower at two, [64,128,14,14] and
+//     [128,128,14,14]; with the default prefetch, before the walk aimed it
+//     at the next channel, [256,64,14,14] fused at 60%),
 //   * one channel's footprint fits in this core's L2 (FuseBudgetBytes):
 //     its values of every input and the output, plus the 4 KiB each input
-//     run's prefetch reaches past its end. Over budget the fused walk
-//     thrashes L2 ([128,32,28,28] backward at 2 MiB: 1.4x slower than two
-//     passes); within it, it gains 5-30% on this machine.
+//     run's prefetch reaches past its end (for runs of at most 4 KiB that
+//     reach is the next channel's run, see FusedPrefetchesNextChannel).
+//     Over budget the fused walk thrashes L2 ([128,32,28,28] backward at
+//     2 MiB: 1.4x slower than two passes),
+//   * and the pages one channel's runs touch, in every array that holds
+//     them at once, are at most kFuseMaxPages: past that the fused walk
+//     lost to two passes although the bytes fit (4 KiB pages, a run of b
+//     bytes touches 1 + b/4096 on average; measured on this machine:
+//     850 pages 2-10% faster, 914 5% slower, 1020 12% slower).
 // `arrays` counts the inputs and the output, `value_bytes` is sizeof(T).
 // The choice may depend on the machine (its L2 size) but never changes a
 // result: fused results are bit-identical to the two-pass walk's.
 constexpr int64_t kFuseMinChannels = 8;
 constexpr int64_t kFuseMinRunBytes = 2048;
 constexpr int64_t kFusePrefetchReach = 4096;
+constexpr int64_t kFuseMaxPages = 880;
+constexpr int64_t kPageBytes = 4096;
 // The L2 size of a core when the system does not say (sysconf): the
 // smallest common one, so an unknown machine never thrashes.
 constexpr int64_t kFuseFallbackL2Bytes = int64_t{512} << 10;
 int64_t FuseBudgetBytes();
 bool FusesChannels(const Layout& layout, const Plan& plan, int64_t value_bytes, int64_t arrays);
+
+// Whether a fused walk aims its loads' prefetch at the next channel, the
+// first input in the statistics pass and the second in the apply pass
+// (kernels_simd.cc): whole-row runs no longer than kFusePrefetchReach, where
+// the default prefetch would overshoot into the next channel anyway.
+bool FusedPrefetchesNextChannel(const Layout& layout, const Plan& plan, int64_t value_bytes);
 
 // Test hook: the budget FusesChannels assumes instead of this machine's
 // (0: nothing fuses, every kernel takes the two-pass walk;

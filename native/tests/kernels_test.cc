@@ -437,6 +437,40 @@ TEST(FusedMatchesTwoPass) {
   FusedMatchesTwoPass<double>();
 }
 
+// The fusion rule (plan.h FusesChannels, FusedPrefetchesNextChannel) on the
+// float32 shapes it was measured on, at a 2 MiB L2: each decision below is
+// the faster walk there (the measurements are in plan.h).
+TEST(FuseRuleFollowsMeasuredShapes) {
+  struct Case {
+    normkit::Layout l;
+    bool forward, backward, next_channel;
+  };
+  const Case cases[] = {
+      {{32, 128, 784}, true, true, true},      // both fused, next-channel prefetch
+      {{96, 64, 784}, true, true, true},       // 847 pages in the backward
+      {{160, 32, 784}, true, false, true},     // 847 pages in the forward
+      {{192, 32, 784}, false, false, true},    // 1017 pages: two passes are faster
+      {{112, 64, 784}, true, false, true},     // backward: 988 pages
+      {{128, 128, 196}, false, false, true},   // runs of 784 bytes: too short
+      {{64, 64, 3136}, true, false, false},    // long runs: the default prefetch
+      {{128, 32, 3136}, false, false, false},   // over the L2 budget
+  };
+  normkit::SetFuseBudgetForTesting(int64_t{2} << 20);
+  for (const Case& c : cases) {
+    const normkit::Plan plan = normkit::MakePlan(c.l);
+    char name[64];
+    std::snprintf(name, sizeof name, "[%lld,%lld,%lld]", static_cast<long long>(c.l.outer),
+                  static_cast<long long>(c.l.channels), static_cast<long long>(c.l.inner));
+    CHECK(normkit::FusesChannels(c.l, plan, 4, 2) == c.forward, "%s: forward fuses %d", name,
+          !c.forward);
+    CHECK(normkit::FusesChannels(c.l, plan, 4, 3) == c.backward, "%s: backward fuses %d", name,
+          !c.backward);
+    CHECK(normkit::FusedPrefetchesNextChannel(c.l, plan, 4) == c.next_channel,
+          "%s: next-channel prefetch %d", name, !c.next_channel);
+  }
+  normkit::SetFuseBudgetForTesting(normkit::kMachineFuseBudget);
+}
+
 // A 64-byte-aligned buffer for an output of n values starting up to
 // kLine - 1 elements past its aligned start.
 template <class T>
