@@ -300,7 +300,7 @@ void ApplyRunNchw(const T* a, const T* b, T* y, int64_t len, const double* c, bo
 // ---------------------------------------------------------------------------
 // Row mode walkers: `segs` segments of `len` positions, segment k starting at
 // k * stride; position j has parameter par[j] and accumulators s[j], q[j]
-// (or coefficients coef[k * kRowMaxPattern + j]). Positions past the last
+// (or coefficients coef[k * cstride + j]). Positions past the last
 // whole input vector of a segment go through the scalar form.
 //
 // Reductions walk kSegBlock segments at a time in strips of kStrip input
@@ -382,7 +382,7 @@ void SumRowsNhwc(const T* a, const T* b, int64_t stride, int64_t segs,
 
 template <class T, class Op, bool kStream>
 void ApplyRowsVectors(const T* a, const T* b, T* y, int64_t stride, int64_t segs,
-                      int64_t len, const double* coef) {
+                      int64_t len, const double* coef, int64_t cstride) {
   constexpr int kN = kIn<T>;
   constexpr int64_t kL = kLanes<T>;
   for (int64_t k = 0; k < segs; ++k) {
@@ -398,28 +398,29 @@ void ApplyRowsVectors(const T* a, const T* b, T* y, int64_t stride, int64_t segs
       for (int h = 0; h < kN; ++h) {
         const int64_t off = j + h * kDLanes;
         DVec cv[Op::kCoefs];
-        for (int c = 0; c < Op::kCoefs; ++c) cv[c] = LoadD(coef + c * kRowMaxPattern + off);
+        for (int c = 0; c < Op::kCoefs; ++c) cv[c] = LoadD(coef + c * cstride + off);
         out[h] = Op::Apply(va[h], vb[h], cv);
       }
       Put<kStream>(ry + j, out);
     }
     for (; j < len; ++j) {
       double cs[Op::kCoefs];
-      for (int c = 0; c < Op::kCoefs; ++c) cs[c] = coef[c * kRowMaxPattern + j];
+      for (int c = 0; c < Op::kCoefs; ++c) cs[c] = coef[c * cstride + j];
       ry[j] = static_cast<T>(Op::Apply1(static_cast<double>(ra[j]), Second<Op>(rb, j), cs));
     }
   }
 }
 
-// y = Op(a, b) over `segs` segments; `stream` asks for streaming stores,
-// taken when every segment's vectors are VecAligned (the caller fences).
+// y = Op(a, b) over `segs` segments, coefficient c of position j at
+// coef[c * cstride + j]; `stream` asks for streaming stores, taken when
+// every segment's vectors are VecAligned (the caller fences).
 template <class T, class Op>
 void ApplyRowsNhwc(const T* a, const T* b, T* y, int64_t stride, int64_t segs,
-                   int64_t len, const double* coef, bool stream) {
+                   int64_t len, const double* coef, int64_t cstride, bool stream) {
   if (stream && VecAligned(y) && stride % kLanes<T> == 0) {
-    ApplyRowsVectors<T, Op, true>(a, b, y, stride, segs, len, coef);
+    ApplyRowsVectors<T, Op, true>(a, b, y, stride, segs, len, coef, cstride);
   } else {
-    ApplyRowsVectors<T, Op, false>(a, b, y, stride, segs, len, coef);
+    ApplyRowsVectors<T, Op, false>(a, b, y, stride, segs, len, coef, cstride);
   }
 }
 
@@ -507,6 +508,46 @@ struct SumsArgs {
   double* part;
 };
 
+// The sums of a row-mode item's positions, added per channel to s[k], q[k]
+// (k relative to the item's first channel; par[k] the channel's shift),
+// through per-position arrays on the stack.
+template <class T, class Op>
+void SumRowBlock(const T* a, const T* b, int64_t row_len, int64_t rows, int64_t inner,
+                 const RowWalk& w, const T* par, double* s, double* q) {
+  alignas(64) T ppar[kRowMaxPattern];
+  alignas(64) double ps[kRowMaxPattern];
+  alignas(64) double pq[kRowMaxPattern];
+  ForEachPosition(w, inner, [&](int64_t j, int64_t k) {
+    ppar[j] = par[k];
+    ps[j] = pq[j] = 0.0;
+  });
+  if (w.flat) {
+    const int64_t total = rows * row_len;
+    const int64_t segs = total / w.len;
+    SumRowsNhwc<T, Op>(a, b, w.len, segs, w.len, ppar, ps, pq);
+    const int64_t tail = total - segs * w.len;
+    if (tail > 0) {
+      SumRowsNhwc<T, Op>(a + segs * w.len, b + segs * w.len, w.len, 1, tail, ppar, ps, pq);
+    }
+  } else {
+    SumRowsNhwc<T, Op>(a, b, row_len, rows, w.len, ppar, ps, pq);
+  }
+  // Positions come in runs of `inner` of one channel, channels cycling.
+  if (inner == 1) {
+    for (int64_t j = 0, k = 0; j < w.len; ++j) {
+      s[k] += ps[j];
+      q[k] += pq[j];
+      if (++k == w.channels) k = 0;
+    }
+  } else {
+    for (int64_t j = 0, k = 0; j < w.len; j += inner) {
+      s[k] += SumRange(ps + j, inner);
+      q[k] += SumRange(pq + j, inner);
+      if (++k == w.channels) k = 0;
+    }
+  }
+}
+
 // One item of a reduction: sums of every channel of the block over the
 // group's units, written to the item's own partial slots.
 template <class T, class Op>
@@ -519,9 +560,21 @@ void SumsItem(void* ctx, int64_t item) {
   const ItemRange r = RangeOf(p, channels, item);
   const int64_t nb = r.c1 - r.c0;
 
-  alignas(64) T par[kRunMaxBlockChannels];
-  alignas(64) double s[kRunMaxBlockChannels];
-  alignas(64) double q[kRunMaxBlockChannels];
+  alignas(64) T par_stack[kRunMaxBlockChannels];
+  alignas(64) double s_stack[kRunMaxBlockChannels];
+  alignas(64) double q_stack[kRunMaxBlockChannels];
+  T* par = par_stack;
+  double* s = s_stack;
+  double* q = q_stack;
+  // Only a wide channels-last block (plan.h kRowMaxWideBlock) has more
+  // channels than the stack arrays; its arrays go to the thread's workspace.
+  const bool wide = nb > kRunMaxBlockChannels;
+  if (wide) {
+    const int64_t n8 = CeilDiv(nb, 8) * 8;
+    s = static_cast<double*>(RowWorkspace(2 * n8 * int64_t{sizeof(double)} + n8 * int64_t{sizeof(T)}));
+    q = s + n8;
+    par = reinterpret_cast<T*>(q + n8);
+  }
   for (int64_t k = 0; k < nb; ++k) s[k] = q[k] = 0.0;
   int64_t n = 0;
 
@@ -551,39 +604,15 @@ void SumsItem(void* ctx, int64_t item) {
       par[k] = args.param != nullptr ? args.param[r.c0 + k] : args.a[base + (r.c0 + k) * inner];
     }
     const RowWalk w = RowWalkOf<T>(p, l, r);
-    alignas(64) T ppar[kRowMaxPattern];
-    alignas(64) double ps[kRowMaxPattern];
-    alignas(64) double pq[kRowMaxPattern];
-    ForEachPosition(w, inner, [&](int64_t j, int64_t k) {
-      ppar[j] = par[k];
-      ps[j] = pq[j] = 0.0;
-    });
     const T* a = args.a + base + w.first;
     const T* b = args.b + base + w.first;
-    if (w.flat) {
-      const int64_t total = rows * p.row_len;
-      const int64_t segs = total / w.len;
-      SumRowsNhwc<T, Op>(a, b, w.len, segs, w.len, ppar, ps, pq);
-      const int64_t tail = total - segs * w.len;
-      if (tail > 0) {
-        SumRowsNhwc<T, Op>(a + segs * w.len, b + segs * w.len, w.len, 1, tail, ppar, ps, pq);
-      }
+    if (wide) {
+      // inner == 1 and one segment per row (the pattern is too long to be
+      // flat): the positions are the block's channels, so par, s and q serve
+      // as the per-position arrays directly.
+      SumRowsNhwc<T, Op>(a, b, p.row_len, rows, w.len, par, s, q);
     } else {
-      SumRowsNhwc<T, Op>(a, b, p.row_len, rows, w.len, ppar, ps, pq);
-    }
-    // Positions come in runs of `inner` of one channel, channels cycling.
-    if (inner == 1) {
-      for (int64_t j = 0, k = 0; j < w.len; ++j) {
-        s[k] += ps[j];
-        q[k] += pq[j];
-        if (++k == w.channels) k = 0;
-      }
-    } else {
-      for (int64_t j = 0, k = 0; j < w.len; j += inner) {
-        s[k] += SumRange(ps + j, inner);
-        q[k] += SumRange(pq + j, inner);
-        if (++k == w.channels) k = 0;
-      }
+      SumRowBlock<T, Op>(a, b, p.row_len, rows, inner, w, par, s, q);
     }
   }
 
@@ -653,17 +682,25 @@ void ApplyItem(void* ctx, int64_t item) {
   // vectors: else every segment would shift the alignment again.
   const int64_t head =
       w.flat && w.len % kLanes<T> == 0 ? Min(total, AlignHead(args.y + off)) : 0;
-  alignas(64) double coef[Op::kCoefs * kRowMaxPattern];
+  // Per-position coefficients: on the stack, or for a wide channels-last
+  // block (plan.h kRowMaxWideBlock) in the thread's workspace.
+  alignas(64) double coef_stack[Op::kCoefs * kRowMaxPattern];
+  double* coef = coef_stack;
+  int64_t cstride = kRowMaxPattern;
+  if (w.len > kRowMaxPattern) {
+    cstride = CeilDiv(w.len, 8) * 8;
+    coef = static_cast<double*>(RowWorkspace(Op::kCoefs * cstride * int64_t{sizeof(double)}));
+  }
   ForEachPosition(w, inner, [&](int64_t j, int64_t k) {
     const int64_t at = j >= head ? j - head : j - head + w.len;
     for (int c = 0; c < Op::kCoefs; ++c) {
-      coef[c * kRowMaxPattern + at] = args.coef[c * channels + r.c0 + k];
+      coef[c * cstride + at] = args.coef[c * channels + r.c0 + k];
     }
   });
   if (w.flat) {
     for (int64_t j = 0; j < head; ++j) {
       double cs[Op::kCoefs];
-      for (int c = 0; c < Op::kCoefs; ++c) cs[c] = coef[c * kRowMaxPattern + j - head + w.len];
+      for (int c = 0; c < Op::kCoefs; ++c) cs[c] = coef[c * cstride + j - head + w.len];
       args.y[off + j] = static_cast<T>(
           Op::Apply1(static_cast<double>(args.a[off + j]), Second<Op>(args.b + off, j), cs));
     }
@@ -671,15 +708,16 @@ void ApplyItem(void* ctx, int64_t item) {
     total -= head;
     const int64_t segs = total / w.len;
     ApplyRowsNhwc<T, Op>(args.a + off, args.b + off, args.y + off, w.len, segs, w.len, coef,
-                         args.stream);
+                         cstride, args.stream);
     const int64_t tail = total - segs * w.len;
     if (tail > 0) {
       const int64_t t = off + segs * w.len;
-      ApplyRowsNhwc<T, Op>(args.a + t, args.b + t, args.y + t, w.len, 1, tail, coef, args.stream);
+      ApplyRowsNhwc<T, Op>(args.a + t, args.b + t, args.y + t, w.len, 1, tail, coef, cstride,
+                           args.stream);
     }
   } else {
     ApplyRowsNhwc<T, Op>(args.a + off, args.b + off, args.y + off, p.row_len, rows, w.len, coef,
-                         args.stream);
+                         cstride, args.stream);
   }
   if (args.stream) StoreFence();
 }

@@ -48,7 +48,8 @@ Plan MakePlan(const Layout& layout) {
     p.row_len = channels * inner;
     p.units = layout.outer;
     unit_values_per_channel = inner;
-    if (p.row_len <= kRowMaxBlockPositions) {
+    const int64_t max_block = inner == 1 ? kRowMaxWideBlock : kRowMaxBlockPositions;
+    if (p.row_len <= max_block) {
       p.blocks = 1;
       p.block_c = channels;
       align = 128 / Gcd(p.row_len, 128);
@@ -56,7 +57,7 @@ Plan MakePlan(const Layout& layout) {
       // A multiple of m channels spans a multiple of 16 positions; inner < 64
       // keeps 16 * inner / gcd(inner, 16) <= 1008 within the block limit.
       const int64_t m = 16 / Gcd(inner, 16);
-      p.block_c = std::max<int64_t>(m, kRowMaxBlockPositions / inner / m * m);
+      p.block_c = std::max<int64_t>(m, max_block / inner / m * m);
       p.blocks = CeilDiv(channels, p.block_c);
     }
   }
@@ -138,6 +139,27 @@ int64_t RowPatternLength(int64_t row_len, int64_t lanes) {
   int64_t len = row_len / Gcd(row_len, lanes) * lanes;
   while (len < 128) len *= 2;
   return len;
+}
+
+void* RowWorkspace(int64_t bytes) {
+  struct Block {
+    void* data = nullptr;
+    int64_t bytes = 0;
+    ~Block() { ::operator delete(data, std::align_val_t{64}); }
+  };
+  thread_local Block block;
+  if (block.bytes < bytes) {
+    void* grown = ::operator new(static_cast<size_t>(bytes), std::align_val_t{64}, std::nothrow);
+    if (grown == nullptr) {
+      std::fprintf(stderr, "normkit: out of memory allocating a %lld-byte row workspace\n",
+                   static_cast<long long>(bytes));
+      std::abort();
+    }
+    ::operator delete(block.data, std::align_val_t{64});
+    block.data = grown;
+    block.bytes = bytes;
+  }
+  return block.data;
 }
 
 Scratch::Scratch(int64_t count) : data_(inline_), heap_(nullptr) {

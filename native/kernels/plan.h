@@ -36,6 +36,14 @@ constexpr int64_t kRunMaxBlockChannels = 1024;
 // widest vector) wherever the channel boundaries allow, so block walks have
 // no scalar tail.
 constexpr int64_t kRowMaxBlockPositions = 1024;
+// Channels-last rows (inner == 1) take blocks of up to this many positions
+// instead, so rows of up to 8192 channels are walked whole: blocks of 1024
+// channels read and write a wide row in 4 KiB pieces a row apart, which
+// measured 60-70% of the roofline on [2048,2048] and [512,8192] against
+// 90-98% walked whole. Longer blocks (16384) lost again in the reductions,
+// whose per-position sums then live in L2. The per-position arrays of such
+// walks come from RowWorkspace.
+constexpr int64_t kRowMaxWideBlock = 8192;
 // Row mode with a single block streams whole rows as one flat array whose
 // channel pattern repeats every lcm(row_len, vector width) values; patterns
 // longer than this fall back to walking row by row. Also the size of the
@@ -145,6 +153,14 @@ void SetStreamThresholdForTesting(int64_t bytes);
 // pattern is revisited only after >= 128 values (no add-latency chain). It
 // divides lcm(row_len, 128), which is why groups are aligned to that.
 int64_t RowPatternLength(int64_t row_len, int64_t lanes);
+
+// A 64-byte-aligned workspace of at least `bytes` bytes for the calling
+// thread, for row walks wider than the stack arrays (kRowMaxWideBlock): kept
+// and reused by every later call on the thread, grown when a call needs
+// more, so a steady-state loop neither allocates nor faults pages. One user
+// at a time per thread (a work item, which never nests). Allocation failure
+// aborts, as Scratch does.
+void* RowWorkspace(int64_t bytes);
 
 // Scratch doubles for one kernel call (partials, per-channel coefficients):
 // on the stack when small, else one heap block per call, never in a loop.

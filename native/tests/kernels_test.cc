@@ -43,8 +43,9 @@ const Shape kShapes[] = {
     {37, 3, 1},     // odd rows, the tutorial's 3 channels
     {5, 17, 1},     // row_len not a divisor of any vector width
     {129, 31, 1},
-    {64, 600, 1},   // row longer than kRowMaxBlockPositions: several channel blocks
-    {3, 1500, 1},   // few rows, many blocks
+    {64, 600, 1},
+    {3, 1500, 1},   // row longer than kRowMaxBlockPositions: one wide block (workspace arrays)
+    {3, 8200, 1},   // row longer than kRowMaxWideBlock: a wide block and a short one
     {1000, 130, 1}, // > kInlineValues: runs on the pool, several groups
     {1024, 4, 1},   // 4096 values: the largest tiny walk (kernels_simd.cc), 16 periods
     {3, 5, 1},      // tiny walk shorter than one DVec period (all scalar)
@@ -53,6 +54,7 @@ const Shape kShapes[] = {
     {7, 3, 63},     // largest inner still in row mode
     {9, 2, 5},
     {31, 3, 43},    // tiny walk with a period of one row, not whole DVecs (AVX2/AVX-512), 31 periods
+    {4, 40, 49},    // row longer than kRowMaxBlockPositions: blocks of whole channels
     // Channels-first, inner >= kRunMinInner (run mode).
     {2, 3, 64},     // smallest run mode (the plan's path: few periods of long runs)
     {16, 4, 64},    // run-mode layout on the tiny walk (16 periods)
@@ -66,7 +68,8 @@ const Shape kShapes[] = {
 };
 
 // Shapes above kInlineValues, where the pool actually splits work.
-const Shape kThreadedShapes[] = {{1000, 130, 1}, {1, 3, 70001}, {4, 16, 1031}, {300, 7, 40}, {6, 20, 700}};
+const Shape kThreadedShapes[] = {{1000, 130, 1}, {1, 3, 70001}, {4, 16, 1031}, {300, 7, 40}, {6, 20, 700},
+                                 {600, 1100, 1}};  // wide channels-last blocks, three groups
 
 template <class T>
 struct Inputs {
