@@ -510,13 +510,24 @@ struct SumsArgs {
 
 // The sums of a row-mode item's positions, added per channel to s[k], q[k]
 // (k relative to the item's first channel; par[k] the channel's shift),
-// through per-position arrays on the stack.
+// through per-position arrays: on the stack, or for a whole row wider than
+// them (plan.h kRowWholeMinRows) in the thread's workspace.
 template <class T, class Op>
 void SumRowBlock(const T* a, const T* b, int64_t row_len, int64_t rows, int64_t inner,
                  const RowWalk& w, const T* par, double* s, double* q) {
-  alignas(64) T ppar[kRowMaxPattern];
-  alignas(64) double ps[kRowMaxPattern];
-  alignas(64) double pq[kRowMaxPattern];
+  alignas(64) T ppar_stack[kRowMaxPattern];
+  alignas(64) double ps_stack[kRowMaxPattern];
+  alignas(64) double pq_stack[kRowMaxPattern];
+  T* ppar = ppar_stack;
+  double* ps = ps_stack;
+  double* pq = pq_stack;
+  if (w.len > kRowMaxPattern) {
+    const int64_t n8 = CeilDiv(w.len, 8) * 8;
+    ps = static_cast<double*>(
+        RowWorkspace(2 * n8 * int64_t{sizeof(double)} + n8 * int64_t{sizeof(T)}));
+    pq = ps + n8;
+    ppar = reinterpret_cast<T*>(pq + n8);
+  }
   ForEachPosition(w, inner, [&](int64_t j, int64_t k) {
     ppar[j] = par[k];
     ps[j] = pq[j] = 0.0;
@@ -682,8 +693,8 @@ void ApplyItem(void* ctx, int64_t item) {
   // vectors: else every segment would shift the alignment again.
   const int64_t head =
       w.flat && w.len % kLanes<T> == 0 ? Min(total, AlignHead(args.y + off)) : 0;
-  // Per-position coefficients: on the stack, or for a wide channels-last
-  // block (plan.h kRowMaxWideBlock) in the thread's workspace.
+  // Per-position coefficients: on the stack, or for a block wider than them
+  // (plan.h kRowMaxWideBlock) in the thread's workspace.
   alignas(64) double coef_stack[Op::kCoefs * kRowMaxPattern];
   double* coef = coef_stack;
   int64_t cstride = kRowMaxPattern;

@@ -49,7 +49,9 @@ Plan MakePlan(const Layout& layout) {
     p.units = layout.outer;
     unit_values_per_channel = inner;
     const int64_t max_block = inner == 1 ? kRowMaxWideBlock : kRowMaxBlockPositions;
-    if (p.row_len <= max_block) {
+    const bool whole = p.row_len <= max_block ||
+                       (p.row_len <= kRowMaxWideBlock && layout.outer >= kRowWholeMinRows);
+    if (whole) {
       p.blocks = 1;
       p.block_c = channels;
       align = 128 / Gcd(p.row_len, 128);
@@ -66,8 +68,9 @@ Plan MakePlan(const Layout& layout) {
     p.blocks = CeilDiv(channels, p.block_c);
   }
   const int64_t unit_values = p.block_c * unit_values_per_channel;
-  int64_t per_group = RoundUp(std::max(CeilDiv(kItemValues, unit_values),
-                                       CeilDiv(kMinValuesPerChannel, unit_values_per_channel)),
+  int64_t per_group = RoundUp(std::max({CeilDiv(kItemValues, unit_values),
+                                        CeilDiv(kMinValuesPerChannel, unit_values_per_channel),
+                                        p.run_mode ? int64_t{1} : kRowMinGroupRows}),
                               align);
   if (CeilDiv(p.units, per_group) > kMaxGroups) {
     per_group = RoundUp(CeilDiv(p.units, kMaxGroups), align);

@@ -44,6 +44,18 @@ constexpr int64_t kRowMaxBlockPositions = 1024;
 // whose per-position sums then live in L2. The per-position arrays of such
 // walks come from RowWorkspace.
 constexpr int64_t kRowMaxWideBlock = 8192;
+// Rows with inner > 1 of up to kRowMaxWideBlock positions are walked whole
+// too, but only in tensors of at least kRowWholeMinRows rows, and in groups
+// of at least kRowMinGroupRows rows. An item first lays out its block's
+// per-position shifts or coefficients, which must stay small next to the
+// rows it streams (whole rows of 6272 positions, [256,128,7,7]: statistics
+// at 50% of the roofline in groups of 11 rows, 84% in groups of 64). With
+// fewer than 8 such groups the pool has too few items: [64,128,7,7] ran
+// 1.7x slower at two threads than in 1024-position blocks. Measured at one
+// thread, whole rows against blocks: [1024,64,7,7] infer 86 -> 95% of the
+// roofline, backward 76 -> 93%; [512,128,5,5] 85 -> 94%, 75 -> 92%.
+constexpr int64_t kRowWholeMinRows = 512;
+constexpr int64_t kRowMinGroupRows = 64;
 // Row mode with a single block streams whole rows as one flat array whose
 // channel pattern repeats every lcm(row_len, vector width) values; patterns
 // longer than this fall back to walking row by row. Also the size of the

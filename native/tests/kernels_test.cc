@@ -55,6 +55,7 @@ const Shape kShapes[] = {
     {9, 2, 5},
     {31, 3, 43},    // tiny walk with a period of one row, not whole DVecs (AVX2/AVX-512), 31 periods
     {4, 40, 49},    // row longer than kRowMaxBlockPositions: blocks of whole channels
+    {520, 23, 49},  // the same row walked whole (kRowWholeMinRows), arrays in the workspace
     // Channels-first, inner >= kRunMinInner (run mode).
     {2, 3, 64},     // smallest run mode (the plan's path: few periods of long runs)
     {16, 4, 64},    // run-mode layout on the tiny walk (16 periods)
@@ -69,7 +70,8 @@ const Shape kShapes[] = {
 
 // Shapes above kInlineValues, where the pool actually splits work.
 const Shape kThreadedShapes[] = {{1000, 130, 1}, {1, 3, 70001}, {4, 16, 1031}, {300, 7, 40}, {6, 20, 700},
-                                 {600, 1100, 1}};  // wide channels-last blocks, three groups
+                                 {600, 1100, 1},   // wide channels-last blocks, three groups
+                                 {520, 23, 49}};   // whole rows with inner > 1, five groups
 
 template <class T>
 struct Inputs {
