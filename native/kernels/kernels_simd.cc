@@ -508,6 +508,25 @@ struct SumsArgs {
   double* part;
 };
 
+// A reduction's three arrays of n entries: shifts (dtype T) and the two
+// double sums. The caller's stack arrays of kStack entries, or, for more
+// entries, the calling thread's RowWorkspace (plan.h).
+template <class T>
+struct SumArrays {
+  T* par;
+  double* s;
+  double* q;
+};
+
+template <class T, int64_t kStack>
+SumArrays<T> SumArraysFor(int64_t n, T (&par)[kStack], double (&s)[kStack], double (&q)[kStack]) {
+  if (n <= kStack) return {par, s, q};
+  const int64_t n8 = CeilDiv(n, 8) * 8;
+  double* ws = static_cast<double*>(
+      RowWorkspace(2 * n8 * int64_t{sizeof(double)} + n8 * int64_t{sizeof(T)}));
+  return {reinterpret_cast<T*>(ws + 2 * n8), ws, ws + n8};
+}
+
 // The sums of a row-mode item's positions, added per channel to s[k], q[k]
 // (k relative to the item's first channel; par[k] the channel's shift),
 // through per-position arrays: on the stack, or for a whole row wider than
@@ -518,16 +537,10 @@ void SumRowBlock(const T* a, const T* b, int64_t row_len, int64_t rows, int64_t 
   alignas(64) T ppar_stack[kRowMaxPattern];
   alignas(64) double ps_stack[kRowMaxPattern];
   alignas(64) double pq_stack[kRowMaxPattern];
-  T* ppar = ppar_stack;
-  double* ps = ps_stack;
-  double* pq = pq_stack;
-  if (w.len > kRowMaxPattern) {
-    const int64_t n8 = CeilDiv(w.len, 8) * 8;
-    ps = static_cast<double*>(
-        RowWorkspace(2 * n8 * int64_t{sizeof(double)} + n8 * int64_t{sizeof(T)}));
-    pq = ps + n8;
-    ppar = reinterpret_cast<T*>(pq + n8);
-  }
+  const SumArrays<T> arrays = SumArraysFor(w.len, ppar_stack, ps_stack, pq_stack);
+  T* ppar = arrays.par;
+  double* ps = arrays.s;
+  double* pq = arrays.q;
   ForEachPosition(w, inner, [&](int64_t j, int64_t k) {
     ppar[j] = par[k];
     ps[j] = pq[j] = 0.0;
@@ -571,21 +584,16 @@ void SumsItem(void* ctx, int64_t item) {
   const ItemRange r = RangeOf(p, channels, item);
   const int64_t nb = r.c1 - r.c0;
 
+  // Only a wide channels-last block (plan.h kRowMaxWideBlock) has more
+  // channels than the stack arrays; its arrays go to the thread's workspace.
   alignas(64) T par_stack[kRunMaxBlockChannels];
   alignas(64) double s_stack[kRunMaxBlockChannels];
   alignas(64) double q_stack[kRunMaxBlockChannels];
-  T* par = par_stack;
-  double* s = s_stack;
-  double* q = q_stack;
-  // Only a wide channels-last block (plan.h kRowMaxWideBlock) has more
-  // channels than the stack arrays; its arrays go to the thread's workspace.
   const bool wide = nb > kRunMaxBlockChannels;
-  if (wide) {
-    const int64_t n8 = CeilDiv(nb, 8) * 8;
-    s = static_cast<double*>(RowWorkspace(2 * n8 * int64_t{sizeof(double)} + n8 * int64_t{sizeof(T)}));
-    q = s + n8;
-    par = reinterpret_cast<T*>(q + n8);
-  }
+  const SumArrays<T> arrays = SumArraysFor(nb, par_stack, s_stack, q_stack);
+  T* par = arrays.par;
+  double* s = arrays.s;
+  double* q = arrays.q;
   for (int64_t k = 0; k < nb; ++k) s[k] = q[k] = 0.0;
   int64_t n = 0;
 
