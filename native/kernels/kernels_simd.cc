@@ -584,8 +584,10 @@ void SumsItem(void* ctx, int64_t item) {
   const ItemRange r = RangeOf(p, channels, item);
   const int64_t nb = r.c1 - r.c0;
 
-  // Only a wide channels-last block (plan.h kRowMaxWideBlock) has more
-  // channels than the stack arrays; its arrays go to the thread's workspace.
+  // Only a wide channels-last block (plan.h kRowMaxWideBlock; inner == 1)
+  // has more channels than the stack arrays; its arrays go to the thread's
+  // workspace, which SumRowBlock then must not take: it is never called
+  // for such a block.
   alignas(64) T par_stack[kRunMaxBlockChannels];
   alignas(64) double s_stack[kRunMaxBlockChannels];
   alignas(64) double q_stack[kRunMaxBlockChannels];

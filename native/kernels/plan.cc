@@ -50,7 +50,8 @@ Plan MakePlan(const Layout& layout) {
     unit_values_per_channel = inner;
     const int64_t max_block = inner == 1 ? kRowMaxWideBlock : kRowMaxBlockPositions;
     const bool whole = p.row_len <= max_block ||
-                       (p.row_len <= kRowMaxWideBlock && layout.outer >= kRowWholeMinRows);
+                       (p.row_len <= kRowMaxWideBlock && layout.outer >= kRowWholeMinRows &&
+                        channels <= kRunMaxBlockChannels);
     if (whole) {
       p.blocks = 1;
       p.block_c = channels;

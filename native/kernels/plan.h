@@ -45,8 +45,10 @@ constexpr int64_t kRowMaxBlockPositions = 1024;
 // walks come from RowWorkspace.
 constexpr int64_t kRowMaxWideBlock = 8192;
 // Rows with inner > 1 of up to kRowMaxWideBlock positions are walked whole
-// too, but only in tensors of at least kRowWholeMinRows rows, and in groups
-// of at least kRowMinGroupRows rows. An item first lays out its block's
+// too, but only in tensors of at least kRowWholeMinRows rows, with at most
+// kRunMaxBlockChannels channels (a row-mode item with inner > 1 keeps its
+// per-channel arrays on the stack; its per-position ones may take the
+// workspace), and in groups of at least kRowMinGroupRows rows. An item first lays out its block's
 // per-position shifts or coefficients, which must stay small next to the
 // rows it streams (whole rows of 6272 positions, [256,128,7,7]: statistics
 // at 50% of the roofline in groups of 11 rows, 84% in groups of 64). With

@@ -56,6 +56,7 @@ const Shape kShapes[] = {
     {31, 3, 43},    // tiny walk with a period of one row, not whole DVecs (AVX2/AVX-512), 31 periods
     {4, 40, 49},    // row longer than kRowMaxBlockPositions: blocks of whole channels
     {520, 23, 49},  // the same row walked whole (kRowWholeMinRows), arrays in the workspace
+    {520, 1100, 2}, // inner > 1 with more channels than a row-mode item keeps on the stack
     // Channels-first, inner >= kRunMinInner (run mode).
     {2, 3, 64},     // smallest run mode (the plan's path: few periods of long runs)
     {16, 4, 64},    // run-mode layout on the tiny walk (16 periods)
