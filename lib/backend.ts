@@ -1,4 +1,4 @@
-import { rangeError, typeError } from './errors.js';
+import { rangeError, typeError } from './core/errors.js';
 import { native, type NativeBackendInfo } from './native.js';
 
 /** What the native backend runs with. */

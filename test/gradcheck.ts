@@ -1,7 +1,7 @@
 /** Finite-difference gradient checks (float64, central differences) and reference broadcasting for op tests. */
 import { expect } from 'vitest';
-import { GradientTape } from '../lib/tape.js';
-import { Tensor } from '../lib/tensor.js';
+import { GradientTape } from '../lib/autodiff/tape.js';
+import { Tensor } from '../lib/core/tensor.js';
 import { mul } from '../lib/ops/elementwise.js';
 import { uniform } from './helpers.js';
 

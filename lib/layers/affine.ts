@@ -4,11 +4,11 @@
  * / gamma off), and the initializers, regularizers and constraints of gamma
  * and beta, with Keras' defaults.
  */
-import { getConstraint, type Constraint, type ConstraintConfig, type ConstraintIdentifier } from '../constraints.js';
-import { rangeError, typeError } from '../errors.js';
-import { getInitializer, type Initializer, type InitializerConfig, type InitializerIdentifier } from '../initializers.js';
-import { getRegularizer, type Regularizer, type RegularizerConfig, type RegularizerIdentifier } from '../regularizers.js';
-import type { Variable } from '../variable.js';
+import { getConstraint, type Constraint, type ConstraintConfig, type ConstraintIdentifier } from '../weights/constraints.js';
+import { rangeError, typeError } from '../core/errors.js';
+import { getInitializer, type Initializer, type InitializerConfig, type InitializerIdentifier } from '../weights/initializers.js';
+import { getRegularizer, type Regularizer, type RegularizerConfig, type RegularizerIdentifier } from '../weights/regularizers.js';
+import type { Variable } from '../core/variable.js';
 import { Layer, type LayerConfig, type LayerOptions } from './layer.js';
 
 /** The affine arguments every normalization layer takes (Keras names in camelCase). */

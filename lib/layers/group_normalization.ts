@@ -1,6 +1,6 @@
-import { rangeError, typeError } from '../errors.js';
+import { rangeError, typeError } from '../core/errors.js';
 import { groupNormAsync, groupNormOp } from '../ops/group_norm.js';
-import type { Tensor } from '../tensor.js';
+import type { Tensor } from '../core/tensor.js';
 import { AffineLayer, type AffineConfig, type AffineOptions } from './affine.js';
 import type { ApplyOptions } from './layer.js';
 import { registerLayer } from './registry.js';

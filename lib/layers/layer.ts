@@ -1,13 +1,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { Constraint } from '../constraints.js';
-import { isDType, type DType } from '../dtype.js';
-import { describe, rangeError, typeError } from '../errors.js';
-import type { Initializer } from '../initializers.js';
+import type { Constraint } from '../weights/constraints.js';
+import { isDType, type DType } from '../core/dtype.js';
+import { describe, rangeError, typeError } from '../core/errors.js';
+import type { Initializer } from '../weights/initializers.js';
 import { cast } from '../ops/cast.js';
-import type { Regularizer } from '../regularizers.js';
-import { decodeSafetensors, encodeSafetensors } from '../safetensors.js';
-import { Tensor, toTensor, type TensorLike } from '../tensor.js';
-import { Variable } from '../variable.js';
+import type { Regularizer } from '../weights/regularizers.js';
+import { decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
+import { Tensor, toTensor, type TensorLike } from '../core/tensor.js';
+import { Variable } from '../core/variable.js';
 
 /** Options every layer accepts. */
 export interface LayerOptions {

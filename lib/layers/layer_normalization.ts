@@ -1,7 +1,7 @@
-import { describe, rangeError, typeError } from '../errors.js';
-import { resolveAxes } from '../layout.js';
+import { describe, rangeError, typeError } from '../core/errors.js';
+import { resolveAxes } from '../core/layout.js';
 import { layerNormAsync, layerNormOp } from '../ops/layer_norm.js';
-import type { Tensor } from '../tensor.js';
+import type { Tensor } from '../core/tensor.js';
 import { AffineLayer, type AffineConfig, type AffineOptions } from './affine.js';
 import type { ApplyOptions } from './layer.js';
 import { registerLayer } from './registry.js';

@@ -1,11 +1,11 @@
-import { dtypeOf } from '../dtype.js';
-import { describe, NormkitRangeError, rangeError, typeError } from '../errors.js';
-import { moments } from '../moments.js';
+import { dtypeOf } from '../core/dtype.js';
+import { describe, NormkitRangeError, rangeError, typeError } from '../core/errors.js';
+import { moments } from '../ops/moments.js';
 import { cast } from '../ops/cast.js';
 import { add, div, mul, sub } from '../ops/elementwise.js';
-import { Tensor, toTensor, type NestedArray, type TensorLike } from '../tensor.js';
-import type { Variable } from '../variable.js';
-import { Zeros, Ones } from '../initializers.js';
+import { Tensor, toTensor, type NestedArray, type TensorLike } from '../core/tensor.js';
+import type { Variable } from '../core/variable.js';
+import { Zeros, Ones } from '../weights/initializers.js';
 import { Layer, type ApplyOptions, type LayerConfig, type LayerOptions } from './layer.js';
 import { registerLayer } from './registry.js';
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { rangeError, typeError } from '../errors.js';
-import { decodeSafetensors } from '../safetensors.js';
+import { rangeError, typeError } from '../core/errors.js';
+import { decodeSafetensors } from '../io/safetensors.js';
 import type { Layer, LayerConfig } from './layer.js';
 
 type LayerFactory = (config: LayerConfig) => Layer;

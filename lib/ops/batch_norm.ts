@@ -1,8 +1,8 @@
-import { allocate, type FloatArray } from '../dtype.js';
-import type { ChannelLayout } from '../layout.js';
+import { allocate, type FloatArray } from '../core/dtype.js';
+import type { ChannelLayout } from '../core/layout.js';
 import { native } from '../native.js';
-import { isRecording, recordOp } from '../tape.js';
-import { Tensor } from '../tensor.js';
+import { isRecording, recordOp } from '../autodiff/tape.js';
+import { Tensor } from '../core/tensor.js';
 
 /** Result of a training-mode forward: the output and the batch statistics. */
 export interface BatchNormTrainResult {

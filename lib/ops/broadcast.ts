@@ -3,10 +3,10 @@
  * that visits a broadcast result in contiguous runs, and the reverse
  * operation every broadcasting op's gradient needs (sum back to a shape).
  */
-import { allocate, type DType, type FloatArray } from '../dtype.js';
-import { rangeError } from '../errors.js';
-import { recordOp } from '../tape.js';
-import { Tensor, toTensor, type TensorLike } from '../tensor.js';
+import { allocate, type DType, type FloatArray } from '../core/dtype.js';
+import { rangeError } from '../core/errors.js';
+import { recordOp } from '../autodiff/tape.js';
+import { Tensor, toTensor, type TensorLike } from '../core/tensor.js';
 
 /**
  * A shape as error messages print it.

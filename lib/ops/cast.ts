@@ -1,10 +1,10 @@
 /**
  * Conversion between the two floating dtypes.
  */
-import { allocate, isDType, type DType } from '../dtype.js';
-import { typeError } from '../errors.js';
-import { recordOp } from '../tape.js';
-import { Tensor, toTensor, type TensorLike } from '../tensor.js';
+import { allocate, isDType, type DType } from '../core/dtype.js';
+import { typeError } from '../core/errors.js';
+import { recordOp } from '../autodiff/tape.js';
+import { Tensor, toTensor, type TensorLike } from '../core/tensor.js';
 
 /**
  * The values of `x` in another dtype (float64 to float32 rounds to nearest).

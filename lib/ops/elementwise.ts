@@ -8,9 +8,9 @@
  * float64, as NumPy promotes. Gradients come back in each input's dtype,
  * summed over the dimensions that input was broadcast along.
  */
-import { allocate, promote, type DType, type FloatArray } from '../dtype.js';
-import { recordOp } from '../tape.js';
-import { Tensor, toTensor, type TensorLike, type TensorSource } from '../tensor.js';
+import { allocate, promote, type DType, type FloatArray } from '../core/dtype.js';
+import { recordOp } from '../autodiff/tape.js';
+import { Tensor, toTensor, type TensorLike, type TensorSource } from '../core/tensor.js';
 import { broadcastShapes, forEachRun, planStrided, sumToShape } from './broadcast.js';
 
 /** Binary kernels, including the comparison masks the gradients need. */

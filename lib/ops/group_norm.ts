@@ -10,10 +10,10 @@
  * the per-channel gamma/beta are applied here, and the backward runs the
  * native batch-norm backward on `g = dy * gamma` as in layer normalization.
  */
-import { allocate, type FloatArray } from '../dtype.js';
+import { allocate, type FloatArray } from '../core/dtype.js';
 import { native } from '../native.js';
-import { recordOp } from '../tape.js';
-import { Tensor } from '../tensor.js';
+import { recordOp } from '../autodiff/tape.js';
+import { Tensor } from '../core/tensor.js';
 import { dataAs, normalizeRows, normalizeRowsBackward, toTensorLike, unpermute } from './layer_norm.js';
 import { transposeRaw } from './shape.js';
 

@@ -16,11 +16,11 @@
  *   dx = invStd * (g - mean(g) - xhat * mean(g * xhat))      (per row)
  *   dgamma[p] = sum over rows of dy * xhat,  dbeta[p] = sum over rows of dy
  */
-import { allocate, type FloatArray } from '../dtype.js';
-import type { ChannelLayout } from '../layout.js';
+import { allocate, type FloatArray } from '../core/dtype.js';
+import type { ChannelLayout } from '../core/layout.js';
 import { native } from '../native.js';
-import { recordOp } from '../tape.js';
-import { Tensor } from '../tensor.js';
+import { recordOp } from '../autodiff/tape.js';
+import { Tensor } from '../core/tensor.js';
 import { transposeRaw } from './shape.js';
 
 /** How a tensor is viewed by a row-normalization op. */

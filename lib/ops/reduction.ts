@@ -4,10 +4,10 @@
  * or undefined (every axis), and `keepDims` to keep reduced axes as size 1.
  * All are differentiable.
  */
-import { allocate, type DType } from '../dtype.js';
-import { rangeError, typeError } from '../errors.js';
-import { recordOp } from '../tape.js';
-import { Tensor, toTensor, type TensorLike } from '../tensor.js';
+import { allocate, type DType } from '../core/dtype.js';
+import { rangeError, typeError } from '../core/errors.js';
+import { recordOp } from '../autodiff/tape.js';
+import { Tensor, toTensor, type TensorLike } from '../core/tensor.js';
 import { broadcastRaw, forEachRun, planStrided, shapeText, sumToShape } from './broadcast.js';
 
 /**

@@ -4,10 +4,10 @@
  * (a variable's value is updated in place, and a view would change with it).
  * All are differentiable.
  */
-import { allocate, promote } from '../dtype.js';
-import { describe, NormkitRangeError, rangeError, typeError } from '../errors.js';
-import { recordOp } from '../tape.js';
-import { Tensor, toTensor, type TensorLike } from '../tensor.js';
+import { allocate, promote } from '../core/dtype.js';
+import { describe, NormkitRangeError, rangeError, typeError } from '../core/errors.js';
+import { recordOp } from '../autodiff/tape.js';
+import { Tensor, toTensor, type TensorLike } from '../core/tensor.js';
 import { collapsePlan, forEachRun, shapeText } from './broadcast.js';
 
 function rowMajorStrides(shape: readonly number[]): number[] {

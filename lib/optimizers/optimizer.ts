@@ -1,11 +1,11 @@
-import type { FloatArray } from '../dtype.js';
-import { allocate } from '../dtype.js';
-import { describe, rangeError, typeError } from '../errors.js';
+import type { FloatArray } from '../core/dtype.js';
+import { allocate } from '../core/dtype.js';
+import { describe, rangeError, typeError } from '../core/errors.js';
 import { native } from '../native.js';
-import { deserialize as deserializeSchedule, LearningRateSchedule, serialize as serializeSchedule } from '../schedules.js';
-import { GradientTape } from '../tape.js';
-import { Tensor } from '../tensor.js';
-import { Variable } from '../variable.js';
+import { deserialize as deserializeSchedule, LearningRateSchedule, serialize as serializeSchedule } from './schedules.js';
+import { GradientTape } from '../autodiff/tape.js';
+import { Tensor } from '../core/tensor.js';
+import { Variable } from '../core/variable.js';
 
 /** One (gradient, variable) pair; a null gradient skips the variable. */
 export type GradientAndVariable = readonly [Tensor | null | undefined, Variable];

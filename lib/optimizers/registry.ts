@@ -1,4 +1,4 @@
-import { rangeError, typeError } from '../errors.js';
+import { rangeError, typeError } from '../core/errors.js';
 import { Adagrad } from './adagrad.js';
 import { Adam, AdamW } from './adam.js';
 import { Optimizer } from './optimizer.js';

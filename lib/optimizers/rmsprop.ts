@@ -1,6 +1,6 @@
-import type { FloatArray } from '../dtype.js';
+import type { FloatArray } from '../core/dtype.js';
 import { native } from '../native.js';
-import type { Variable } from '../variable.js';
+import type { Variable } from '../core/variable.js';
 import { checkBoolean, checkNumber, Optimizer, type OptimizerOptions, type UpdateStep } from './optimizer.js';
 
 /** Arguments of {@link RMSprop}; defaults are Keras 3's. */

@@ -1,7 +1,7 @@
-import type { FloatArray } from '../dtype.js';
-import { rangeError, typeError } from '../errors.js';
+import type { FloatArray } from '../core/dtype.js';
+import { rangeError, typeError } from '../core/errors.js';
 import { native } from '../native.js';
-import type { Variable } from '../variable.js';
+import type { Variable } from '../core/variable.js';
 import { checkBoolean, checkNumber, Optimizer, type OptimizerOptions, type UpdateStep } from './optimizer.js';
 
 /** Arguments of {@link SGD}; defaults are Keras'. */

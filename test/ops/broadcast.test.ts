@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { broadcastShapes, broadcastTo, planStrided, sumToShape } from '../../lib/ops/broadcast.js';
-import { tensor } from '../../lib/tensor.js';
+import { tensor } from '../../lib/core/tensor.js';
 import { checkGradients, randomTensor, refBinary } from '../gradcheck.js';
 import { expectClose, expectError } from '../helpers.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cast } from '../../lib/ops/cast.js';
-import { GradientTape } from '../../lib/tape.js';
-import { tensor } from '../../lib/tensor.js';
+import { GradientTape } from '../../lib/autodiff/tape.js';
+import { tensor } from '../../lib/core/tensor.js';
 import { expectError } from '../helpers.js';
 
 describe('cast', () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import * as ops from '../../lib/ops/elementwise.js';
-import { tensor, Tensor } from '../../lib/tensor.js';
-import { Variable } from '../../lib/variable.js';
-import { GradientTape } from '../../lib/tape.js';
+import { tensor, Tensor } from '../../lib/core/tensor.js';
+import { Variable } from '../../lib/core/variable.js';
+import { GradientTape } from '../../lib/autodiff/tape.js';
 import { checkGradients, randomTensor, refBinary } from '../gradcheck.js';
 import { expectClose, expectError } from '../helpers.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { max, mean, min, normalizeAxes, sum } from '../../lib/ops/reduction.js';
-import { GradientTape } from '../../lib/tape.js';
-import { tensor, Tensor } from '../../lib/tensor.js';
+import { GradientTape } from '../../lib/autodiff/tape.js';
+import { tensor, Tensor } from '../../lib/core/tensor.js';
 import { checkGradients, randomTensor } from '../gradcheck.js';
 import { expectClose, expectError } from '../helpers.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { concat, expandDims, reshape, squeeze, transpose } from '../../lib/ops/shape.js';
-import { tensor, Tensor } from '../../lib/tensor.js';
+import { tensor, Tensor } from '../../lib/core/tensor.js';
 import { checkGradients, randomTensor } from '../gradcheck.js';
 import { expectError } from '../helpers.js';
 

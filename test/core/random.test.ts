@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RandomGenerator, setGlobalSeed, getGlobalGenerator, generatorFor } from '../lib/random.js';
-import { expectError } from './helpers.js';
+import { RandomGenerator, setGlobalSeed, getGlobalGenerator, generatorFor } from '../../lib/core/random.js';
+import { expectError } from '../helpers.js';
 
 const MASK = (1n << 64n) - 1n;
 

@@ -3,15 +3,15 @@
  * (`tf.nn.moments`), whose per-channel reductions run in the native
  * channel-statistics kernel.
  */
-import { allocate } from './dtype.js';
-import { rangeError, typeError } from './errors.js';
-import { native } from './native.js';
-import { broadcastRaw, broadcastShapes, shapeText } from './ops/broadcast.js';
-import { div, sub } from './ops/elementwise.js';
-import { normalizeAxes } from './ops/reduction.js';
-import { transposeRaw } from './ops/shape.js';
-import { recordOp } from './tape.js';
-import { Tensor, toTensor, type TensorLike } from './tensor.js';
+import { allocate } from '../core/dtype.js';
+import { rangeError, typeError } from '../core/errors.js';
+import { native } from '../native.js';
+import { broadcastRaw, broadcastShapes, shapeText } from './broadcast.js';
+import { div, sub } from './elementwise.js';
+import { normalizeAxes } from './reduction.js';
+import { transposeRaw } from './shape.js';
+import { recordOp } from '../autodiff/tape.js';
+import { Tensor, toTensor, type TensorLike } from '../core/tensor.js';
 
 /**
  * `(x - mean) / std` with NumPy broadcasting: the tutorial's first function.

@@ -6,7 +6,7 @@
  * (`keras/src/optimizers/schedules/learning_rate_schedule.py`), computed in
  * float64.
  */
-import { rangeError, typeError } from './errors.js';
+import { rangeError, typeError } from '../core/errors.js';
 
 /** `{ className, config }`: how a schedule appears in an optimizer's config. */
 export interface SerializedSchedule {

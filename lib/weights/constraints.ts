@@ -1,7 +1,7 @@
-import { rangeError, typeError } from './errors.js';
+import { rangeError, typeError } from '../core/errors.js';
 import { resolveIdentifier, type Registry, type SerializedObject } from './serialization.js';
-import { resolveAxes } from './layout.js';
-import { Tensor } from './tensor.js';
+import { resolveAxes } from '../core/layout.js';
+import { Tensor } from '../core/tensor.js';
 
 /** Serialized form, as Keras writes it: `{ className, config }`. */
 export type ConstraintConfig = SerializedObject;

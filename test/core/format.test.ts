@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatArray, formatNumpyRepr, formatNumpyStr } from '../lib/format.js';
-import { expectError } from './helpers.js';
+import { formatArray, formatNumpyRepr, formatNumpyStr } from '../../lib/core/format.js';
+import { expectError } from '../helpers.js';
 
 /** NumPy's own output for a few hundred arrays (see fixtures/numpy_format.py). */
 interface NumpyCase {

@@ -1,6 +1,6 @@
-import { allocate } from './dtype.js';
-import { describe, rangeError, typeError, NormkitRangeError } from './errors.js';
-import { Tensor, type TensorSource } from './tensor.js';
+import { allocate } from '../core/dtype.js';
+import { describe, rangeError, typeError, NormkitRangeError } from '../core/errors.js';
+import { Tensor, type TensorSource } from '../core/tensor.js';
 
 /**
  * Gradient of an op's outputs to its inputs. Receives one upstream gradient

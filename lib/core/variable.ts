@@ -1,9 +1,9 @@
 import { inspect } from 'node:util';
-import { Constraint } from './constraints.js';
+import { Constraint } from '../weights/constraints.js';
 import { allocate, isDType, type DType } from './dtype.js';
 import { describe, rangeError, typeError } from './errors.js';
 import { formatNumpyRepr } from './format.js';
-import { noteVariableRead } from './tape.js';
+import { noteVariableRead } from '../autodiff/tape.js';
 import { shapeTuple, Tensor, toTensor, type TensorLike } from './tensor.js';
 
 /** Options of {@link Variable}. */

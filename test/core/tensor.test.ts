@@ -1,8 +1,8 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { shapeSize, shapeTuple, tensor, Tensor, toTensor } from '../lib/tensor.js';
-import { Variable } from '../lib/variable.js';
-import { expectError } from './helpers.js';
+import { shapeSize, shapeTuple, tensor, Tensor, toTensor } from '../../lib/core/tensor.js';
+import { Variable } from '../../lib/core/variable.js';
+import { expectError } from '../helpers.js';
 
 describe('Tensor', () => {
   it('rejects a buffer that is not float, or whose length does not match the shape', () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { fill, ones, onesLike, randomNormal, randomUniform, zeros, zerosLike } from '../lib/creation.js';
-import { RandomGenerator } from '../lib/random.js';
-import { tensor } from '../lib/tensor.js';
-import { expectError } from './helpers.js';
+import { fill, ones, onesLike, randomNormal, randomUniform, zeros, zerosLike } from '../../lib/core/creation.js';
+import { RandomGenerator } from '../../lib/core/random.js';
+import { tensor } from '../../lib/core/tensor.js';
+import { expectError } from '../helpers.js';
 
 describe('zeros / ones / fill', () => {
   it('reject bad shapes, dtypes and fill values', () => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { moments, normalize } from '../lib/moments.js';
-import { add } from '../lib/ops/elementwise.js';
-import { GradientTape } from '../lib/tape.js';
-import { tensor, Tensor } from '../lib/tensor.js';
-import { checkGradients, randomTensor, refBinary } from './gradcheck.js';
-import { expectClose, expectError } from './helpers.js';
+import { moments, normalize } from '../../lib/ops/moments.js';
+import { add } from '../../lib/ops/elementwise.js';
+import { GradientTape } from '../../lib/autodiff/tape.js';
+import { tensor, Tensor } from '../../lib/core/tensor.js';
+import { checkGradients, randomTensor, refBinary } from '../gradcheck.js';
+import { expectClose, expectError } from '../helpers.js';
 
 /**
  * Float64 two-pass reference: groups the elements of `x` by their index on

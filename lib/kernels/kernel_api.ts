@@ -9,11 +9,11 @@
  * The data layout is given either as `{ outer, channels, inner }` (the view
  * of native/kernels/layout.h) or as `{ shape, axis }` (axis default -1).
  */
-import { allocate, dtypeOf, isDetached, type DType, type FloatArray } from './dtype.js';
-import { rangeError, typeError } from './errors.js';
-import { axesAreAdjacent, channelLayout, resolveAxes, type ChannelLayout } from './layout.js';
-import { native, type PreparedHandle } from './native.js';
-import { shapeSize } from './tensor.js';
+import { allocate, dtypeOf, isDetached, type DType, type FloatArray } from '../core/dtype.js';
+import { rangeError, typeError } from '../core/errors.js';
+import { axesAreAdjacent, channelLayout, resolveAxes, type ChannelLayout } from '../core/layout.js';
+import { native, type PreparedHandle } from '../native.js';
+import { shapeSize } from '../core/tensor.js';
 
 /** A data layout: the explicit view, or a shape and its channel axis. */
 export type KernelLayout = ChannelLayout | { shape: readonly number[]; axis?: number | readonly number[] };

@@ -1,8 +1,8 @@
-import { allocate, type DType } from './dtype.js';
-import { typeError } from './errors.js';
+import { allocate, type DType } from '../core/dtype.js';
+import { typeError } from '../core/errors.js';
 import { resolveIdentifier, type Registry, type SerializedObject } from './serialization.js';
-import { randomNormal, randomUniform } from './creation.js';
-import { Tensor } from './tensor.js';
+import { randomNormal, randomUniform } from '../core/creation.js';
+import { Tensor } from '../core/tensor.js';
 
 /** Serialized form, as Keras writes it: `{ className, config }`. */
 export type InitializerConfig = SerializedObject;

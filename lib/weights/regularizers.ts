@@ -1,8 +1,8 @@
-import { rangeError, typeError } from './errors.js';
+import { rangeError, typeError } from '../core/errors.js';
 import { resolveIdentifier, type Registry, type SerializedObject } from './serialization.js';
-import { abs, add, mul, square } from './ops/elementwise.js';
-import { sum } from './ops/reduction.js';
-import type { Tensor } from './tensor.js';
+import { abs, add, mul, square } from '../ops/elementwise.js';
+import { sum } from '../ops/reduction.js';
+import type { Tensor } from '../core/tensor.js';
 
 /** Serialized form, as Keras writes it: `{ className, config }`. */
 export type RegularizerConfig = SerializedObject;

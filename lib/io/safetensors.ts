@@ -8,9 +8,9 @@
  * hold `__metadata__`, a map of string to string. normkit stores a layer's
  * class and JSON config there, so one file ships a trained layer.
  */
-import { allocate, type DType } from './dtype.js';
-import { rangeError, typeError } from './errors.js';
-import { Tensor } from './tensor.js';
+import { allocate, type DType } from '../core/dtype.js';
+import { rangeError, typeError } from '../core/errors.js';
+import { Tensor } from '../core/tensor.js';
 
 const DTYPE_CODES: Record<DType, string> = { float32: 'F32', float64: 'F64' };
 const CODE_DTYPES: Record<string, DType> = { F32: 'float32', F64: 'float64' };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import * as nk from '../lib/index.js';
-import { expectClose, expectError, refNormalize, refStats, uniform } from './helpers.js';
+import * as nk from '../../lib/index.js';
+import { expectClose, expectError, refNormalize, refStats, uniform } from '../helpers.js';
 
 const f32 = (n: number, seed: number, lo = -1, hi = 1) => Float32Array.from(uniform(n, seed, lo, hi));
 

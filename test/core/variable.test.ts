@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import * as nk from '../lib/index.js';
-import { expectError } from './helpers.js';
+import * as nk from '../../lib/index.js';
+import { expectError } from '../helpers.js';
 
 describe('Variable', () => {
   it('rejects bad arguments and bad assignments, leaving the value unchanged', () => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { add, mul, square } from '../lib/ops/elementwise.js';
-import { sum } from '../lib/ops/reduction.js';
-import { GradientTape, isRecording } from '../lib/tape.js';
-import { tensor } from '../lib/tensor.js';
-import { Variable } from '../lib/variable.js';
-import { expectError } from './helpers.js';
+import { add, mul, square } from '../../lib/ops/elementwise.js';
+import { sum } from '../../lib/ops/reduction.js';
+import { GradientTape, isRecording } from '../../lib/autodiff/tape.js';
+import { tensor } from '../../lib/core/tensor.js';
+import { Variable } from '../../lib/core/variable.js';
+import { expectError } from '../helpers.js';
 
 const f64 = (values: number[]) => tensor(values, undefined, 'float64');
 

@@ -1,4 +1,4 @@
-import { describe, rangeError, typeError } from './errors.js';
+import { describe, rangeError, typeError } from '../core/errors.js';
 
 /** Serialized form of a configurable object (initializer, regularizer, constraint), as Keras writes it. */
 export interface SerializedObject {

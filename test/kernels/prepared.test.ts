@@ -1,9 +1,9 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import * as nk from '../lib/index.js';
-import { native } from '../lib/native.js';
-import { expectError, uniform } from './helpers.js';
+import * as nk from '../../lib/index.js';
+import { native } from '../../lib/native.js';
+import { expectError, uniform } from '../helpers.js';
 
 const f32 = (n: number, seed: number, lo = -1, hi = 1) => Float32Array.from(uniform(n, seed, lo, hi));
 
