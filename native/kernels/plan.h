@@ -84,7 +84,7 @@ struct Plan {
   int64_t blocks;
 };
 
-Plan MakePlan(const Layout& layout);
+Plan MakePlan(const ChannelView& layout);
 
 // Channel-fused run mode (kernels_simd.cc): the channels-first training
 // forward and backward run both passes one channel at a time, so the second
@@ -120,13 +120,13 @@ constexpr int64_t kPageBytes = 4096;
 // smallest common one, so an unknown machine never thrashes.
 constexpr int64_t kFuseFallbackL2Bytes = int64_t{512} << 10;
 int64_t FuseBudgetBytes();
-bool FusesChannels(const Layout& layout, const Plan& plan, int64_t value_bytes, int64_t arrays);
+bool FusesChannels(const ChannelView& layout, const Plan& plan, int64_t value_bytes, int64_t arrays);
 
 // Whether a fused walk aims its loads' prefetch at the next channel, the
 // first input in the statistics pass and the second in the apply pass
 // (kernels_simd.cc): whole-row runs no longer than kFusePrefetchReach, where
 // the default prefetch would overshoot into the next channel anyway.
-bool FusedPrefetchesNextChannel(const Layout& layout, const Plan& plan, int64_t value_bytes);
+bool FusedPrefetchesNextChannel(const ChannelView& layout, const Plan& plan, int64_t value_bytes);
 
 // Test hook: the budget FusesChannels assumes instead of this machine's
 // (0: nothing fuses, every kernel takes the two-pass walk;

@@ -25,7 +25,7 @@ namespace {
 
 using namespace normkit_test;
 using normkit::Isa;
-using normkit::Layout;
+using normkit::ChannelView;
 
 Isa g_isa = Isa::kScalar;
 bool g_verbose = false;
@@ -76,7 +76,7 @@ const Shape kThreadedShapes[] = {{1000, 130, 1}, {1, 3, 70001}, {4, 16, 1031}, {
 
 template <class T>
 struct Inputs {
-  Layout l;
+  ChannelView l;
   std::vector<T> x, gamma, beta, moving_mean, moving_var, dy;
   std::vector<T> batch_mean, batch_inv_std;  // the exact batch statistics, rounded to T
   double epsilon = 1e-3;
@@ -91,14 +91,14 @@ struct Outputs {
   std::vector<T> dxf, dgammaf, dbetaf;    // BatchNormBackward, frozen statistics
 };
 
-int64_t Index(const Layout& l, int64_t o, int64_t c, int64_t i) {
+int64_t Index(const ChannelView& l, int64_t o, int64_t c, int64_t i) {
   return (o * l.channels + c) * l.inner + i;
 }
 
 template <class T>
 Inputs<T> MakeInputs(const Shape& s, uint64_t seed) {
   Inputs<T> in;
-  in.l = Layout{s.outer, s.channels, s.inner};
+  in.l = ChannelView{s.outer, s.channels, s.inner};
   const int64_t n = in.l.count(), C = s.channels;
   // Channels get different means so a channel mix-up cannot pass.
   in.x = UniformVector<T>(n, seed, -3.0, 4.0);
@@ -129,7 +129,7 @@ Inputs<T> MakeInputs(const Shape& s, uint64_t seed) {
 }
 
 template <class T>
-Outputs<T> Allocate(const Layout& l) {
+Outputs<T> Allocate(const ChannelView& l) {
   const size_t n = static_cast<size_t>(l.count()), C = static_cast<size_t>(l.channels);
   Outputs<T> out;
   for (auto* v : {&out.mean, &out.var, &out.t_mean, &out.t_var, &out.t_inv, &out.dgamma,
@@ -163,7 +163,7 @@ Outputs<T> RunKernels(const Inputs<T>& in) {
 // way in long double: the check on the scalar reference itself.
 template <class T>
 Outputs<T> Formulas(const Inputs<T>& in) {
-  const Layout& l = in.l;
+  const ChannelView& l = in.l;
   const int64_t C = l.channels;
   const long double n = static_cast<long double>(l.per_channel());
   Outputs<T> out = Allocate<T>(l);
@@ -218,7 +218,7 @@ struct Scales {
 
 template <class T>
 Scales<T> MakeScales(const Inputs<T>& in) {
-  const Layout& l = in.l;
+  const ChannelView& l = in.l;
   const int64_t C = l.channels, n = l.count();
   const double per = static_cast<double>(l.per_channel());
   Scales<T> s;
@@ -448,7 +448,7 @@ TEST(FusedMatchesTwoPass) {
 // the faster walk there (the measurements are in plan.h).
 TEST(FuseRuleFollowsMeasuredShapes) {
   struct Case {
-    normkit::Layout l;
+    normkit::ChannelView l;
     bool forward, backward, next_channel;
   };
   const Case cases[] = {
@@ -691,7 +691,7 @@ TEST(OffsetDataStaysAccurate) {
   const Shape shapes[] = {{8192, 3, 1}, {4, 3, 4096}, {33, 5, 7}, {300, 3, 1}};
   uint64_t seed = 600;
   for (const Shape& s : shapes) {
-    const Layout l{s.outer, s.channels, s.inner};
+    const ChannelView l{s.outer, s.channels, s.inner};
     const int64_t n = l.count(), C = s.channels;
     Rng rng(seed += 10);
     std::vector<float> x(n);
