@@ -76,7 +76,7 @@ void ChannelStats(const T* x, ChannelView l, T* mean, T* variance) {
 
 template <class T>
 void BatchNormTrainForward(const T* x, ChannelView l, const T* gamma, const T* beta,
-                   double epsilon, T* y, T* mean, T* variance, T* inv_std) {
+                           double epsilon, T* y, T* mean, T* variance, T* inv_std) {
   std::vector<double> m, v;
   Moments(x, l, m, v);
   std::vector<double> is(static_cast<size_t>(l.channels));
@@ -91,7 +91,7 @@ void BatchNormTrainForward(const T* x, ChannelView l, const T* gamma, const T* b
 
 template <class T>
 void BatchNormInferForward(const T* x, ChannelView l, const T* gamma, const T* beta,
-                   const T* mean, const T* variance, double epsilon, T* y) {
+                           const T* mean, const T* variance, double epsilon, T* y) {
   std::vector<double> m(static_cast<size_t>(l.channels)), is(static_cast<size_t>(l.channels));
   for (int64_t c = 0; c < l.channels; ++c) {
     m[c] = static_cast<double>(mean[c]);
@@ -102,7 +102,7 @@ void BatchNormInferForward(const T* x, ChannelView l, const T* gamma, const T* b
 
 template <class T>
 void BatchNormBackward(const T* dy, const T* x, ChannelView l, const T* gamma, const T* mean,
-               const T* inv_std, bool training, T* dx, T* dgamma, T* dbeta) {
+                       const T* inv_std, bool training, T* dx, T* dgamma, T* dbeta) {
   const int64_t C = l.channels;
   std::vector<double> sdy(static_cast<size_t>(C), 0.0), sdyxhat(static_cast<size_t>(C), 0.0);
   for (int64_t o = 0; o < l.outer; ++o) {

@@ -47,7 +47,7 @@ const Shape kShapes[] = {
     {3, 1500, 1},   // row longer than kRowMaxBlockPositions: one wide block (workspace arrays)
     {3, 8200, 1},   // row longer than kRowMaxWideBlock: a wide block and a short one
     {1000, 130, 1}, // > kInlineValues: runs on the pool, several groups
-    {1024, 4, 1},   // 4096 values: the largest tiny walk (kernels_simd.cc), 16 periods
+    {1024, 4, 1},   // 4096 values: the largest tiny walk (simd/tiny_walk-inl.h), 16 periods
     {3, 5, 1},      // tiny walk shorter than one DVec period (all scalar)
     // Small inner (row mode with inner > 1).
     {4, 5, 3},
@@ -269,7 +269,7 @@ Scales<T> MakeScales(const Inputs<T>& in) {
 // tail, lost partial sum) is off by O(1); rounding differences between two
 // correct evaluation orders are a few units of the dtype's epsilon times
 // sqrt(values summed). The float32 kernels also round x - shift to float
-// before widening (kernels_simd.cc, StatsOp), which costs up to about
+// before widening (simd/value_ops-inl.h, StatsOp), which costs up to about
 // 2^-24 * |x - shift| / |x - mean| per value, hence the wider float32 bound.
 template <class T>
 double Tolerance() {
@@ -510,7 +510,7 @@ void CheckOutputsAt(const Inputs<T>& in, T* y, const Outputs<T>& want, const std
 }
 
 // Elementwise passes peel a scalar head so that their vector stores are
-// aligned (kernels_simd.cc AlignHead), so where an output starts changes how
+// aligned (simd/common-inl.h AlignHead), so where an output starts changes how
 // its values are computed; the scalar and vector forms round alike, so it
 // must not change a bit. Outputs at every element offset within a 64-byte
 // line against offset 0.
@@ -720,7 +720,7 @@ TEST(OffsetDataStaysAccurate) {
       const double rel = static_cast<double>(std::fabs((var[c] - v) / v));
       worst_var = std::fmax(worst_var, rel);
       // 2^-24 rounding of the output plus the x - shift rounding of
-      // kernels_simd.cc (~1.2e-7 * sqrt(1 + ((mean - shift) / std)^2)).
+      // simd/value_ops-inl.h (~1.2e-7 * sqrt(1 + ((mean - shift) / std)^2)).
       CHECK(rel <= 2e-6, "offset variance %s c=%lld: got %.9g, want %.9Lg (rel %.3g)", ctx.c_str(),
             static_cast<long long>(c), var[c], v, rel);
       CHECK(tv[c] == var[c] && tm[c] == mean[c], "train forward statistics differ from ChannelStats %s",

@@ -74,7 +74,7 @@ void FusedTrainItem(void* ctx, int64_t item) {
 
 template <class T>
 void BatchNormTrainForward(const T* x, ChannelView l, const T* gamma, const T* beta,
-                   double epsilon, T* y, T* mean, T* variance, T* inv_std) {
+                           double epsilon, T* y, T* mean, T* variance, T* inv_std) {
   const int64_t channels = l.channels;
   const Walker<T> walk(l);
   if (walk.Fuses(2)) {
@@ -100,7 +100,7 @@ void BatchNormTrainForward(const T* x, ChannelView l, const T* gamma, const T* b
 
 template <class T>
 void BatchNormInferForward(const T* x, ChannelView l, const T* gamma, const T* beta,
-                   const T* mean, const T* variance, double epsilon, T* y) {
+                           const T* mean, const T* variance, double epsilon, T* y) {
   const int64_t channels = l.channels;
   const Walker<T> walk(l);
   Scratch scratch(2 * channels);
@@ -177,7 +177,7 @@ void FusedBackwardItem(void* ctx, int64_t item) {
 // the mean). With frozen statistics dx = dy * a.
 template <class T>
 void BatchNormBackward(const T* dy, const T* x, ChannelView l, const T* gamma, const T* mean,
-               const T* inv_std, bool training, T* dx, T* dgamma, T* dbeta) {
+                       const T* inv_std, bool training, T* dx, T* dgamma, T* dbeta) {
   const int64_t channels = l.channels;
   const bool need_sums = training || dgamma != nullptr || dbeta != nullptr;
   if (!need_sums && dx == nullptr) return;
