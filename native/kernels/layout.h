@@ -42,9 +42,9 @@ using Layout = ChannelView;
 // for operand k the element stride strides[k][d] it moves by along
 // dimension d. A stride of 0 repeats the operand along that dimension (a
 // broadcast or missing dimension of it); a contiguous operand of the full
-// shape has strides [..., shape[rank-1], 1]. Operand 0 is the output, which
-// is always dense (no stride 0); operands 1.. are the inputs, in the order
-// the kernel's header gives.
+// shape has its row-major strides [..., shape[rank-1], 1]. Operand 0 is the
+// output, dense and row-major; operands 1.. are the inputs, in the order the
+// kernel's header gives.
 //
 // The TypeScript side collapses the space before the call: size-1
 // dimensions are dropped and neighbouring dimensions that every operand
@@ -55,15 +55,16 @@ using Layout = ChannelView;
 // are in elements, never bytes, so one view serves every dtype.
 //
 // Fixed-size arrays keep the view a plain value that a kernel call copies
-// without allocating; the bounds cover every collapsed broadcast normkit
-// builds (the binding refuses larger ones before calling a kernel).
+// without allocating. The bounds are what a kernel may assume: a caller
+// whose collapsed space has more dimensions or operands must not build a
+// StridedView of it (broadcast.ts walks any rank in TypeScript).
 constexpr int kStridedMaxRank = 8;
 constexpr int kStridedMaxOperands = 4;
 
 struct StridedView {
-  int rank;      // 1 ..= kStridedMaxRank
-  int operands;  // 1 ..= kStridedMaxOperands
-  int64_t shape[kStridedMaxRank];                         // each >= 1
+  int rank;      // 1 to kStridedMaxRank
+  int operands;  // 1 to kStridedMaxOperands
+  int64_t shape[kStridedMaxRank];                         // each >= 1 (no empty tensor)
   int64_t strides[kStridedMaxOperands][kStridedMaxRank];  // elements; >= 0
 
   // Values of the iteration space (of the output).

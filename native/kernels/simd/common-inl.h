@@ -6,8 +6,9 @@
 // simd.h, everything sits in an anonymous namespace inside the ISA
 // namespace: each translation unit of an ISA library gets its own copy (no
 // ODR clash between the per-concept sources of one ISA, no AVX-512 copy
-// substituted into another ISA's code), and the templates are instantiated
-// in the kernel's own translation unit, where they inline as before.
+// substituted into another ISA's code). The walkers are templates
+// instantiated in the translation unit of the kernel that calls them, so no
+// hot call crosses a translation-unit boundary.
 #pragma once
 
 #include <cstdint>
