@@ -1,7 +1,7 @@
 # normkit's addon. Everything except the per-ISA kernel libraries compiles for
 # the baseline CPU (never a host-tuned -march: prebuilt binaries must run on any
 # x86-64 / arm64 machine). node-gyp cannot give one file its own flags inside a
-# target, so kernels_simd.cc is compiled by one static library per ISA, each
+# target, so native/kernels/simd/*_simd.cc are compiled by one static library per ISA, each
 # with that ISA's flags and namespace macro, and all are linked into the addon;
 # dispatch.cc picks one at run time.
 {

@@ -11,9 +11,14 @@
       'native/kernels/thread_pool.cc',
     ],
     # Compiled once per ISA, each time with other -m flags and one of
-    # NORMKIT_SIMD_SSE2 / _AVX2 / _AVX512 / _NEON.
+    # NORMKIT_SIMD_SSE2 / _AVX2 / _AVX512 / _NEON: one source per kernel
+    # concept plus the ISA's kernel table.
     'normkit_simd_sources': [
-      'native/kernels/kernels_simd.cc',
+      'native/kernels/simd/batch_norm_simd.cc',
+      'native/kernels/simd/channel_stats_simd.cc',
+      'native/kernels/simd/kernel_table_simd.cc',
+      'native/kernels/simd/optimizer_update_simd.cc',
+      'native/kernels/simd/stream_copy_simd.cc',
     ],
     'normkit_binding_sources': [
       'native/binding/addon.cc',

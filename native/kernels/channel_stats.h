@@ -14,7 +14,7 @@ namespace normkit {
 //
 // Preconditions: layout dims >= 1; x holds layout.count() values; mean and
 // variance hold layout.channels values each and do not overlap x.
-void ChannelStats(const float* x, Layout layout, float* mean, float* variance);
-void ChannelStats(const double* x, Layout layout, double* mean, double* variance);
+void ChannelStats(const float* x, ChannelView layout, float* mean, float* variance);
+void ChannelStats(const double* x, ChannelView layout, double* mean, double* variance);
 
 }  // namespace normkit

@@ -177,57 +177,12 @@ bool SetActiveIsa(Isa isa) {
 
 const KernelTable& ActiveKernels() { return *TableOf(ActiveIsa()); }
 
-void ChannelStats(const float* x, Layout l, float* mean, float* variance) {
-  ActiveKernels().channel_stats_f32(x, l, mean, variance);
-}
-void ChannelStats(const double* x, Layout l, double* mean, double* variance) {
-  ActiveKernels().channel_stats_f64(x, l, mean, variance);
-}
-void BatchNormTrainForward(const float* x, Layout l, const float* gamma,
-                           const float* beta, double epsilon, float* y,
-                           float* mean, float* variance, float* inv_std) {
-  ActiveKernels().train_forward_f32(x, l, gamma, beta, epsilon, y, mean, variance, inv_std);
-}
-void BatchNormTrainForward(const double* x, Layout l, const double* gamma,
-                           const double* beta, double epsilon, double* y,
-                           double* mean, double* variance, double* inv_std) {
-  ActiveKernels().train_forward_f64(x, l, gamma, beta, epsilon, y, mean, variance, inv_std);
-}
-void BatchNormInferForward(const float* x, Layout l, const float* gamma,
-                           const float* beta, const float* mean,
-                           const float* variance, double epsilon, float* y) {
-  ActiveKernels().infer_forward_f32(x, l, gamma, beta, mean, variance, epsilon, y);
-}
-void BatchNormInferForward(const double* x, Layout l, const double* gamma,
-                           const double* beta, const double* mean,
-                           const double* variance, double epsilon, double* y) {
-  ActiveKernels().infer_forward_f64(x, l, gamma, beta, mean, variance, epsilon, y);
-}
-void BatchNormBackward(const float* dy, const float* x, Layout l,
-                       const float* gamma, const float* mean,
-                       const float* inv_std, bool training, float* dx,
-                       float* dgamma, float* dbeta) {
-  ActiveKernels().backward_f32(dy, x, l, gamma, mean, inv_std, training, dx, dgamma, dbeta);
-}
-void BatchNormBackward(const double* dy, const double* x, Layout l,
-                       const double* gamma, const double* mean,
-                       const double* inv_std, bool training, double* dx,
-                       double* dgamma, double* dbeta) {
-  ActiveKernels().backward_f64(dy, x, l, gamma, mean, inv_std, training, dx, dgamma, dbeta);
-}
-void SgdUpdate(float* var, const float* grad, float* velocity, int64_t n,
-               double learning_rate, double momentum, bool nesterov) {
-  ActiveKernels().sgd_f32(var, grad, velocity, n, learning_rate, momentum, nesterov);
-}
-void SgdUpdate(double* var, const double* grad, double* velocity, int64_t n,
-               double learning_rate, double momentum, bool nesterov) {
-  ActiveKernels().sgd_f64(var, grad, velocity, n, learning_rate, momentum, nesterov);
-}
-void StreamCopy(const float* src, float* dst, int64_t n) {
-  ActiveKernels().stream_copy_f32(src, dst, n);
-}
-void StreamCopy(const double* src, double* dst, int64_t n) {
-  ActiveKernels().stream_copy_f64(src, dst, n);
-}
+// The public kernels of channel_stats.h, batch_norm.h, optimizer_update.h
+// and stream_copy.h, one forwarder per entry of kernel_list.h and dtype.
+#define NORMKIT_KERNEL_FORWARDER(T, name, ret, params, args) \
+  ret name params { return ActiveKernels().Of<T>().name args; }
+NORMKIT_KERNELS(NORMKIT_KERNEL_FORWARDER, float)
+NORMKIT_KERNELS(NORMKIT_KERNEL_FORWARDER, double)
+#undef NORMKIT_KERNEL_FORWARDER
 
 }  // namespace normkit

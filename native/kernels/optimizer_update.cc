@@ -16,6 +16,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "kernel_table.h"
+
 namespace normkit {
 namespace {
 
@@ -180,16 +182,14 @@ void AdagradStep(double* var, const double* grad, double* accumulator, int64_t n
 double SumOfSquares(const float* x, int64_t n) { return SumOfSquaresT(x, n); }
 double SumOfSquares(const double* x, int64_t n) { return SumOfSquaresT(x, n); }
 
-// The scalar ISA's SGD entry of the kernel table (declared in reference.cc).
+// The scalar ISA's SgdUpdate (kernel_list.h).
 namespace scalar {
-void SgdUpdate(float* var, const float* grad, float* velocity, int64_t n,
-               double learning_rate, double momentum, bool nesterov) {
+template <class T>
+void SgdUpdate(T* var, const T* grad, T* velocity, int64_t n, double learning_rate,
+               double momentum, bool nesterov) {
   SgdStepT(var, grad, velocity, n, StepPrelude{}, learning_rate, momentum, nesterov);
 }
-void SgdUpdate(double* var, const double* grad, double* velocity, int64_t n,
-               double learning_rate, double momentum, bool nesterov) {
-  SgdStepT(var, grad, velocity, n, StepPrelude{}, learning_rate, momentum, nesterov);
-}
+NORMKIT_INSTANTIATE_KERNEL(SgdUpdate)
 }  // namespace scalar
 
 }  // namespace normkit

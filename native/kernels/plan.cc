@@ -27,7 +27,7 @@ int64_t Gcd(int64_t a, int64_t b) {
 
 }  // namespace
 
-Plan MakePlan(const Layout& layout) {
+Plan MakePlan(const ChannelView& layout) {
   Plan p{};
   const int64_t channels = layout.channels;
   const int64_t inner = layout.inner;
@@ -94,11 +94,13 @@ int64_t FuseBudgetBytes() {
   return bytes;
 }
 
-bool FusedPrefetchesNextChannel(const Layout& layout, const Plan& plan, int64_t value_bytes) {
+bool FusedPrefetchesNextChannel(const ChannelView& layout, const Plan& plan,
+                                int64_t value_bytes) {
   return plan.pieces == 1 && layout.inner * value_bytes <= kFusePrefetchReach;
 }
 
-bool FusesChannels(const Layout& layout, const Plan& plan, int64_t value_bytes, int64_t arrays) {
+bool FusesChannels(const ChannelView& layout, const Plan& plan, int64_t value_bytes,
+                   int64_t arrays) {
   if (!plan.run_mode ||
       layout.channels < kFuseMinChannels || plan.groups > kMaxGroups ||
       layout.inner * value_bytes < kFuseMinRunBytes) {

@@ -84,9 +84,9 @@ struct Plan {
   int64_t blocks;
 };
 
-Plan MakePlan(const Layout& layout);
+Plan MakePlan(const ChannelView& layout);
 
-// Channel-fused run mode (kernels_simd.cc): the channels-first training
+// Channel-fused run mode (simd/fused_walk-inl.h): the channels-first training
 // forward and backward run both passes one channel at a time, so the second
 // pass re-reads the channel from L2 instead of memory. Only when
 //   * the plan is in run mode with at least kFuseMinChannels channels
@@ -120,13 +120,15 @@ constexpr int64_t kPageBytes = 4096;
 // smallest common one, so an unknown machine never thrashes.
 constexpr int64_t kFuseFallbackL2Bytes = int64_t{512} << 10;
 int64_t FuseBudgetBytes();
-bool FusesChannels(const Layout& layout, const Plan& plan, int64_t value_bytes, int64_t arrays);
+bool FusesChannels(const ChannelView& layout, const Plan& plan, int64_t value_bytes,
+                   int64_t arrays);
 
 // Whether a fused walk aims its loads' prefetch at the next channel, the
 // first input in the statistics pass and the second in the apply pass
-// (kernels_simd.cc): whole-row runs no longer than kFusePrefetchReach, where
+// (simd/fused_walk-inl.h): whole-row runs no longer than kFusePrefetchReach, where
 // the default prefetch would overshoot into the next channel anyway.
-bool FusedPrefetchesNextChannel(const Layout& layout, const Plan& plan, int64_t value_bytes);
+bool FusedPrefetchesNextChannel(const ChannelView& layout, const Plan& plan,
+                                int64_t value_bytes);
 
 // Test hook: the budget FusesChannels assumes instead of this machine's
 // (0: nothing fuses, every kernel takes the two-pass walk;
@@ -136,8 +138,9 @@ constexpr int64_t kMachineFuseBudget = -1;
 void SetFuseBudgetForTesting(int64_t bytes);
 
 // Streaming (non-temporal) stores for the output of an elementwise pass
-// (kernels_simd.cc), used when the op's working set, every distinct array
-// it reads or writes, exceeds StreamThresholdBytes(). A plain store first
+// (simd/run_walk-inl.h, simd/row_walk-inl.h), used when the op's working
+// set, every distinct array it reads or writes, exceeds
+// StreamThresholdBytes(). A plain store first
 // reads the line it writes (read-for-ownership) and later writes it back:
 // once the arrays no longer fit in the last-level cache that is 3 memory
 // transfers per output line instead of 1. Measured on this machine with a

@@ -4,7 +4,7 @@
 // Written for obviousness, not speed: float64 accumulation, the textbook
 // two-pass variance (mean first, then the mean of squared deviations), the
 // unfolded formulas of batch_norm.h, one thread, values visited in memory
-// order. Nothing here shares code with kernels_simd.cc.
+// order. Nothing here shares code with the SIMD kernels (simd/).
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -17,7 +17,7 @@ namespace {
 
 // Per-channel mean and biased variance in double, two passes.
 template <class T>
-void Moments(const T* x, const Layout& l, std::vector<double>& mean,
+void Moments(const T* x, const ChannelView& l, std::vector<double>& mean,
              std::vector<double>& var) {
   const int64_t C = l.channels;
   mean.assign(static_cast<size_t>(C), 0.0);
@@ -44,7 +44,7 @@ void Moments(const T* x, const Layout& l, std::vector<double>& mean,
 
 // y = (x - mean) * inv_std * gamma + beta, all in double.
 template <class T>
-void Normalize(const T* x, const Layout& l, const T* gamma, const T* beta,
+void Normalize(const T* x, const ChannelView& l, const T* gamma, const T* beta,
                const std::vector<double>& mean, const std::vector<double>& inv_std, T* y) {
   const int64_t C = l.channels;
   for (int64_t o = 0; o < l.outer; ++o) {
@@ -60,8 +60,12 @@ void Normalize(const T* x, const Layout& l, const T* gamma, const T* beta,
   }
 }
 
+}  // namespace
+
+// The kernels of kernel_list.h for the scalar ISA.
+
 template <class T>
-void ChannelStatsT(const T* x, Layout l, T* mean, T* variance) {
+void ChannelStats(const T* x, ChannelView l, T* mean, T* variance) {
   std::vector<double> m, v;
   Moments(x, l, m, v);
   for (int64_t c = 0; c < l.channels; ++c) {
@@ -71,8 +75,8 @@ void ChannelStatsT(const T* x, Layout l, T* mean, T* variance) {
 }
 
 template <class T>
-void TrainForwardT(const T* x, Layout l, const T* gamma, const T* beta,
-                   double epsilon, T* y, T* mean, T* variance, T* inv_std) {
+void BatchNormTrainForward(const T* x, ChannelView l, const T* gamma, const T* beta,
+                           double epsilon, T* y, T* mean, T* variance, T* inv_std) {
   std::vector<double> m, v;
   Moments(x, l, m, v);
   std::vector<double> is(static_cast<size_t>(l.channels));
@@ -86,8 +90,8 @@ void TrainForwardT(const T* x, Layout l, const T* gamma, const T* beta,
 }
 
 template <class T>
-void InferForwardT(const T* x, Layout l, const T* gamma, const T* beta,
-                   const T* mean, const T* variance, double epsilon, T* y) {
+void BatchNormInferForward(const T* x, ChannelView l, const T* gamma, const T* beta,
+                           const T* mean, const T* variance, double epsilon, T* y) {
   std::vector<double> m(static_cast<size_t>(l.channels)), is(static_cast<size_t>(l.channels));
   for (int64_t c = 0; c < l.channels; ++c) {
     m[c] = static_cast<double>(mean[c]);
@@ -97,8 +101,8 @@ void InferForwardT(const T* x, Layout l, const T* gamma, const T* beta,
 }
 
 template <class T>
-void BackwardT(const T* dy, const T* x, Layout l, const T* gamma, const T* mean,
-               const T* inv_std, bool training, T* dx, T* dgamma, T* dbeta) {
+void BatchNormBackward(const T* dy, const T* x, ChannelView l, const T* gamma, const T* mean,
+                       const T* inv_std, bool training, T* dx, T* dgamma, T* dbeta) {
   const int64_t C = l.channels;
   std::vector<double> sdy(static_cast<size_t>(C), 0.0), sdyxhat(static_cast<size_t>(C), 0.0);
   for (int64_t o = 0; o < l.outer; ++o) {
@@ -139,64 +143,18 @@ void BackwardT(const T* dy, const T* x, Layout l, const T* gamma, const T* mean,
 }
 
 template <class T>
-void StreamCopyT(const T* src, T* dst, int64_t n) {
+void StreamCopy(const T* src, T* dst, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
 }
 
-}  // namespace
+NORMKIT_INSTANTIATE_KERNEL(ChannelStats)
+NORMKIT_INSTANTIATE_KERNEL(BatchNormTrainForward)
+NORMKIT_INSTANTIATE_KERNEL(BatchNormInferForward)
+NORMKIT_INSTANTIATE_KERNEL(BatchNormBackward)
+NORMKIT_INSTANTIATE_KERNEL(StreamCopy)
+// SgdUpdate is defined in optimizer_update.cc, with the other optimizer kernels.
 
-void ChannelStats(const float* x, Layout l, float* mean, float* variance) {
-  ChannelStatsT(x, l, mean, variance);
-}
-void ChannelStats(const double* x, Layout l, double* mean, double* variance) {
-  ChannelStatsT(x, l, mean, variance);
-}
-void BatchNormTrainForward(const float* x, Layout l, const float* gamma,
-                           const float* beta, double epsilon, float* y,
-                           float* mean, float* variance, float* inv_std) {
-  TrainForwardT(x, l, gamma, beta, epsilon, y, mean, variance, inv_std);
-}
-void BatchNormTrainForward(const double* x, Layout l, const double* gamma,
-                           const double* beta, double epsilon, double* y,
-                           double* mean, double* variance, double* inv_std) {
-  TrainForwardT(x, l, gamma, beta, epsilon, y, mean, variance, inv_std);
-}
-void BatchNormInferForward(const float* x, Layout l, const float* gamma,
-                           const float* beta, const float* mean,
-                           const float* variance, double epsilon, float* y) {
-  InferForwardT(x, l, gamma, beta, mean, variance, epsilon, y);
-}
-void BatchNormInferForward(const double* x, Layout l, const double* gamma,
-                           const double* beta, const double* mean,
-                           const double* variance, double epsilon, double* y) {
-  InferForwardT(x, l, gamma, beta, mean, variance, epsilon, y);
-}
-void BatchNormBackward(const float* dy, const float* x, Layout l,
-                       const float* gamma, const float* mean,
-                       const float* inv_std, bool training, float* dx,
-                       float* dgamma, float* dbeta) {
-  BackwardT(dy, x, l, gamma, mean, inv_std, training, dx, dgamma, dbeta);
-}
-void BatchNormBackward(const double* dy, const double* x, Layout l,
-                       const double* gamma, const double* mean,
-                       const double* inv_std, bool training, double* dx,
-                       double* dgamma, double* dbeta) {
-  BackwardT(dy, x, l, gamma, mean, inv_std, training, dx, dgamma, dbeta);
-}
-// Defined in optimizer_update.cc, with the other optimizer kernels.
-void SgdUpdate(float* var, const float* grad, float* velocity, int64_t n,
-               double learning_rate, double momentum, bool nesterov);
-void SgdUpdate(double* var, const double* grad, double* velocity, int64_t n,
-               double learning_rate, double momentum, bool nesterov);
-void StreamCopy(const float* src, float* dst, int64_t n) { StreamCopyT(src, dst, n); }
-void StreamCopy(const double* src, double* dst, int64_t n) { StreamCopyT(src, dst, n); }
-
-extern const KernelTable kTable = {
-    &ChannelStats,          &ChannelStats,          &BatchNormTrainForward,
-    &BatchNormTrainForward, &BatchNormInferForward, &BatchNormInferForward,
-    &BatchNormBackward,     &BatchNormBackward,     &SgdUpdate,
-    &SgdUpdate,             &StreamCopy,            &StreamCopy,
-};
+NORMKIT_DEFINE_KERNEL_TABLE()
 
 }  // namespace scalar
 }  // namespace normkit

@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "dispatch.h"
+#include "kernel_table.h"
 #include "test_util.h"
 
 namespace {
@@ -65,6 +66,28 @@ TEST(SetActiveIsaAcceptsOnlySupported) {
             normkit::IsaName(isa));
     }
   }
+}
+
+// Every ISA's table, generated from kernel_list.h, has every kernel of the
+// list for both dtypes (a table the build contains, whether or not this CPU
+// can run it: nothing is called).
+void CheckComplete(const char* isa, const normkit::KernelTable& table) {
+#define NORMKIT_CHECK_FIELD(T, name, ret, params, args)                              \
+  CHECK(table.Of<T>().name != nullptr, "%s table lacks %s for %s", isa, #name, #T);
+  NORMKIT_KERNELS(NORMKIT_CHECK_FIELD, float)
+  NORMKIT_KERNELS(NORMKIT_CHECK_FIELD, double)
+#undef NORMKIT_CHECK_FIELD
+}
+
+TEST(TablesAreComplete) {
+  CheckComplete("scalar", normkit::scalar::kTable);
+#if defined(__x86_64__) || defined(_M_X64)
+  CheckComplete("sse2", normkit::sse2::kTable);
+  CheckComplete("avx2", normkit::avx2::kTable);
+  CheckComplete("avx512", normkit::avx512::kTable);
+#elif defined(__aarch64__) || defined(_M_ARM64)
+  CheckComplete("neon", normkit::neon::kTable);
+#endif
 }
 
 TEST(InitialIsaFollowsEnvironment) {

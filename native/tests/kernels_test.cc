@@ -25,7 +25,7 @@ namespace {
 
 using namespace normkit_test;
 using normkit::Isa;
-using normkit::Layout;
+using normkit::ChannelView;
 
 Isa g_isa = Isa::kScalar;
 bool g_verbose = false;
@@ -47,7 +47,7 @@ const Shape kShapes[] = {
     {3, 1500, 1},   // row longer than kRowMaxBlockPositions: one wide block (workspace arrays)
     {3, 8200, 1},   // row longer than kRowMaxWideBlock: a wide block and a short one
     {1000, 130, 1}, // > kInlineValues: runs on the pool, several groups
-    {1024, 4, 1},   // 4096 values: the largest tiny walk (kernels_simd.cc), 16 periods
+    {1024, 4, 1},   // 4096 values: the largest tiny walk (simd/tiny_walk-inl.h), 16 periods
     {3, 5, 1},      // tiny walk shorter than one DVec period (all scalar)
     // Small inner (row mode with inner > 1).
     {4, 5, 3},
@@ -76,7 +76,7 @@ const Shape kThreadedShapes[] = {{1000, 130, 1}, {1, 3, 70001}, {4, 16, 1031}, {
 
 template <class T>
 struct Inputs {
-  Layout l;
+  ChannelView l;
   std::vector<T> x, gamma, beta, moving_mean, moving_var, dy;
   std::vector<T> batch_mean, batch_inv_std;  // the exact batch statistics, rounded to T
   double epsilon = 1e-3;
@@ -91,14 +91,14 @@ struct Outputs {
   std::vector<T> dxf, dgammaf, dbetaf;    // BatchNormBackward, frozen statistics
 };
 
-int64_t Index(const Layout& l, int64_t o, int64_t c, int64_t i) {
+int64_t Index(const ChannelView& l, int64_t o, int64_t c, int64_t i) {
   return (o * l.channels + c) * l.inner + i;
 }
 
 template <class T>
 Inputs<T> MakeInputs(const Shape& s, uint64_t seed) {
   Inputs<T> in;
-  in.l = Layout{s.outer, s.channels, s.inner};
+  in.l = ChannelView{s.outer, s.channels, s.inner};
   const int64_t n = in.l.count(), C = s.channels;
   // Channels get different means so a channel mix-up cannot pass.
   in.x = UniformVector<T>(n, seed, -3.0, 4.0);
@@ -129,7 +129,7 @@ Inputs<T> MakeInputs(const Shape& s, uint64_t seed) {
 }
 
 template <class T>
-Outputs<T> Allocate(const Layout& l) {
+Outputs<T> Allocate(const ChannelView& l) {
   const size_t n = static_cast<size_t>(l.count()), C = static_cast<size_t>(l.channels);
   Outputs<T> out;
   for (auto* v : {&out.mean, &out.var, &out.t_mean, &out.t_var, &out.t_inv, &out.dgamma,
@@ -163,7 +163,7 @@ Outputs<T> RunKernels(const Inputs<T>& in) {
 // way in long double: the check on the scalar reference itself.
 template <class T>
 Outputs<T> Formulas(const Inputs<T>& in) {
-  const Layout& l = in.l;
+  const ChannelView& l = in.l;
   const int64_t C = l.channels;
   const long double n = static_cast<long double>(l.per_channel());
   Outputs<T> out = Allocate<T>(l);
@@ -218,7 +218,7 @@ struct Scales {
 
 template <class T>
 Scales<T> MakeScales(const Inputs<T>& in) {
-  const Layout& l = in.l;
+  const ChannelView& l = in.l;
   const int64_t C = l.channels, n = l.count();
   const double per = static_cast<double>(l.per_channel());
   Scales<T> s;
@@ -269,7 +269,7 @@ Scales<T> MakeScales(const Inputs<T>& in) {
 // tail, lost partial sum) is off by O(1); rounding differences between two
 // correct evaluation orders are a few units of the dtype's epsilon times
 // sqrt(values summed). The float32 kernels also round x - shift to float
-// before widening (kernels_simd.cc, StatsOp), which costs up to about
+// before widening (simd/value_ops-inl.h, StatsOp), which costs up to about
 // 2^-24 * |x - shift| / |x - mean| per value, hence the wider float32 bound.
 template <class T>
 double Tolerance() {
@@ -448,7 +448,7 @@ TEST(FusedMatchesTwoPass) {
 // the faster walk there (the measurements are in plan.h).
 TEST(FuseRuleFollowsMeasuredShapes) {
   struct Case {
-    normkit::Layout l;
+    normkit::ChannelView l;
     bool forward, backward, next_channel;
   };
   const Case cases[] = {
@@ -510,7 +510,7 @@ void CheckOutputsAt(const Inputs<T>& in, T* y, const Outputs<T>& want, const std
 }
 
 // Elementwise passes peel a scalar head so that their vector stores are
-// aligned (kernels_simd.cc AlignHead), so where an output starts changes how
+// aligned (simd/common-inl.h AlignHead), so where an output starts changes how
 // its values are computed; the scalar and vector forms round alike, so it
 // must not change a bit. Outputs at every element offset within a 64-byte
 // line against offset 0.
@@ -691,7 +691,7 @@ TEST(OffsetDataStaysAccurate) {
   const Shape shapes[] = {{8192, 3, 1}, {4, 3, 4096}, {33, 5, 7}, {300, 3, 1}};
   uint64_t seed = 600;
   for (const Shape& s : shapes) {
-    const Layout l{s.outer, s.channels, s.inner};
+    const ChannelView l{s.outer, s.channels, s.inner};
     const int64_t n = l.count(), C = s.channels;
     Rng rng(seed += 10);
     std::vector<float> x(n);
@@ -720,7 +720,7 @@ TEST(OffsetDataStaysAccurate) {
       const double rel = static_cast<double>(std::fabs((var[c] - v) / v));
       worst_var = std::fmax(worst_var, rel);
       // 2^-24 rounding of the output plus the x - shift rounding of
-      // kernels_simd.cc (~1.2e-7 * sqrt(1 + ((mean - shift) / std)^2)).
+      // simd/value_ops-inl.h (~1.2e-7 * sqrt(1 + ((mean - shift) / std)^2)).
       CHECK(rel <= 2e-6, "offset variance %s c=%lld: got %.9g, want %.9Lg (rel %.3g)", ctx.c_str(),
             static_cast<long long>(c), var[c], v, rel);
       CHECK(tv[c] == var[c] && tm[c] == mean[c], "train forward statistics differ from ChannelStats %s",

@@ -25,7 +25,7 @@ namespace {
 
 using namespace normkit_test;
 using normkit::Isa;
-using normkit::Layout;
+using normkit::ChannelView;
 
 constexpr int64_t k2p31 = int64_t{1} << 31;
 
@@ -66,7 +66,7 @@ struct Expected {
 };
 
 // Writes the first `head` and last `tail` values and returns their sums.
-Expected WriteSparse(float* x, const Layout& l, int64_t head, int64_t tail) {
+Expected WriteSparse(float* x, const ChannelView& l, int64_t head, int64_t tail) {
   Expected e{std::vector<long double>(l.channels, 0.0L), std::vector<long double>(l.channels, 0.0L)};
   const int64_t n = l.count();
   auto put = [&](int64_t k) {
@@ -86,7 +86,7 @@ double Rel(double got, long double want) {
 }
 
 void SparseCase(const Shape& s) {
-  const Layout l{s.outer, s.channels, s.inner};
+  const ChannelView l{s.outer, s.channels, s.inner};
   const int64_t n = l.count(), C = s.channels;
   CHECK(n > k2p31, "shape is not past 2^31");
   Mapping map(n);
@@ -140,7 +140,7 @@ TEST(SparseReductionsPast2p31) {
 // The writing kernels over 2^31 + 17 resident float32 values, in place.
 TEST(ResidentForwardPast2p31) {
   if (Option("resident", nullptr) == nullptr) return;
-  const Layout l{(k2p31 + 17) / 3 + 1, 3, 1};
+  const ChannelView l{(k2p31 + 17) / 3 + 1, 3, 1};
   const int64_t n = l.count();
   Mapping map(n);
   if (map.data() == nullptr) {

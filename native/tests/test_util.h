@@ -16,7 +16,7 @@
 namespace normkit_test {
 
 using normkit::Isa;
-using normkit::Layout;
+using normkit::ChannelView;
 
 // Every ISA the dispatcher knows, least capable first.
 constexpr Isa kAllIsas[] = {Isa::kScalar, Isa::kSse2, Isa::kNeon, Isa::kAvx2, Isa::kAvx512};

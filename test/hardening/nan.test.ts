@@ -247,7 +247,7 @@ describe('NaN through the layer and the optimizer', () => {
   });
 });
 
-// KNOWN BUGS in the SIMD statistics (native/kernels/kernels_simd.cc, the shifted sums of commit
+// KNOWN BUGS in the SIMD statistics (native/kernels/simd/items-inl.h, value_ops-inl.h: the shifted sums of commit
 // d5d0111 "subtract the shift in the tensor dtype before widening"): the shift is the channel's
 // first value and x - shift is computed in the tensor dtype.
 //  1. First value +-Infinity: every x - shift is -+Infinity or NaN, so mean is NaN; NumPy, TF and

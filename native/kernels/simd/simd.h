@@ -1,6 +1,7 @@
-// The tiny vector abstraction kernels_simd.cc is written against. Exactly one
-// of NORMKIT_SIMD_SSE2 / _AVX2 / _AVX512 / _NEON is defined by the build for
-// each static library that compiles kernels_simd.cc; it selects the
+// The tiny vector abstraction the per-ISA sources (simd/*_simd.cc and the
+// -inl.h walkers they include) are written against. Exactly one of
+// NORMKIT_SIMD_SSE2 / _AVX2 / _AVX512 / _NEON is defined by the build for
+// each static library that compiles those sources; it selects the
 // intrinsics below and the namespace (NORMKIT_ISA_NS) the kernels live in.
 //
 // All arithmetic is on vectors of doubles (DVec, kDLanes lanes): float32
@@ -30,7 +31,7 @@
 #define NORMKIT_ISA_NS neon
 #include <arm_neon.h>
 #else
-#error "kernels_simd.cc needs one of NORMKIT_SIMD_SSE2/AVX2/AVX512/NEON"
+#error "the sources in simd/ need one of NORMKIT_SIMD_SSE2/AVX2/AVX512/NEON"
 #endif
 
 namespace normkit {
@@ -262,7 +263,7 @@ constexpr int64_t kLanes = int64_t{kIn<T>} * kDLanes;
 
 // Vectors of the tensor dtype itself (FVec for float, DVec for double), for
 // the one operation done before widening: subtracting a per-channel value of
-// the same dtype (see StatsOp in kernels_simd.cc).
+// the same dtype (see StatsOp in value_ops-inl.h).
 template <class T>
 struct Native;
 template <>
