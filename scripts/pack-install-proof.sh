@@ -131,6 +131,11 @@ printf '{ "name": "normkit-source-proof", "version": "1.0.0", "private": true }\
 (cd "$src_app" && npm_config_build_from_source=true \
    npm install --no-audit --no-fund --prefer-offline --loglevel=error "$tarball")
 (cd "$src_app" && NORMKIT_PROOF_EXPECT=source node cjs.cjs)
+# The package has no native/bench/, so binding.gyp built the addon alone.
+if ls "$src_app/node_modules/normkit/build/Release/"*.addon >/dev/null 2>&1; then
+  echo "pack-install-proof: the source build made the bench's addon" >&2
+  exit 1
+fi
 (cd "$src_app" && node walkthrough.mjs 2>/dev/null) > "$work/walkthrough-source.out"
 if ! diff -q "$work/walkthrough.out" "$work/walkthrough-source.out" >/dev/null; then
   diff -u "$work/walkthrough.out" "$work/walkthrough-source.out" >&2 || true
