@@ -27,6 +27,7 @@ import { Roofline, TYPED_ARRAY_COPY, gbPerSecond, trafficBytes, workingSetBytes,
 import { layoutTag, TINY_SHAPE } from './core/shapes.js';
 import { FULL_TIMING, QUICK_TIMING, formatNs, measure } from './core/timing.js';
 import type { BenchShape, CaseData, Impl, ImplLoader, Op } from './core/types.js';
+import type { BenchBinding } from '../lib/native.js';
 import { loadNormkit, loadNormkitImpls, NORMKIT_REFERENCE_ID } from './peers/normkit.js';
 import { loadOrtImpls, ortVersion } from './peers/onnxruntime.js';
 import { closeTorch, loadTorchImpls, torchVersion } from './peers/pytorch.js';
@@ -178,9 +179,21 @@ async function main(): Promise<void> {
   process.stderr.write(`${machineLine(machine)}\n`);
   for (const [k, v] of Object.entries(unavailable)) process.stderr.write(`not measured: ${k}: ${v}\n`);
 
-  // The roofline kernel: normkit's streaming copy when the addon is there.
-  const copy: CopyKernel = normkit
-    ? { name: `normkit streamCopy (${info?.isa})`, copy: (s, d) => normkit.native.streamCopy(s, d), setThreads: (n) => normkit.native.setNumThreads(n) }
+  // The bench's own addon (the noop floor and the roofline copy), built beside
+  // the main addon; lib/native.ts keeps its ISA and thread count equal to the
+  // main addon's, so native.setNumThreads sets the copy's threads as well.
+  let benchAddon: BenchBinding | undefined;
+  if (normkit) {
+    try {
+      benchAddon = (await import('../lib/native.js')).benchBinding();
+    } catch (e) {
+      process.stderr.write(`not measured: call-overhead floor, normkit roofline copy: ${e instanceof Error ? e.message : String(e)}\n`);
+    }
+  }
+
+  // The roofline kernel: normkit's streaming copy when the bench addon is there.
+  const copy: CopyKernel = normkit && benchAddon
+    ? { name: `normkit streamCopy (${info?.isa})`, copy: (s, d) => benchAddon.streamCopy(s, d), setThreads: (n) => normkit.native.setNumThreads(n) }
     : TYPED_ARRAY_COPY;
   const roofline = new Roofline(copy, timing);
 
@@ -209,10 +222,10 @@ async function main(): Promise<void> {
 
   // The call-overhead floor, measured once in this run.
   let callOverhead: CallOverhead | undefined;
-  if (normkit) {
+  if (normkit && benchAddon) {
     const a = new Float32Array(96);
     const b = new Float32Array(96);
-    callOverhead = { noop: await measure(() => normkit.native.noop(a, b), timing) };
+    callOverhead = { noop: await measure(() => benchAddon.noop(a, b), timing) };
     process.stderr.write(`empty Node-API call (noop): ${formatNs(callOverhead.noop.medianNs)}\n`);
     // The async round trip (AsyncWorker on the libuv pool and back) next to the sync call, on the tiny shape.
     const x = Float32Array.from({ length: TINY_SHAPE.size }, (_, i) => Math.sin(i));
@@ -362,7 +375,7 @@ function markdownReport(res: RunResults, torchMeasured: boolean): string {
       `normkit speedup = peer time / normkit kernel-API 1-thread time. Peers run at 1 thread.`,
     '',
   );
-  if (res.callOverhead) out.push(`**Call-overhead floor:** empty Node-API call (\`native.noop\`, unwraps two typed arrays): ${formatNs(res.callOverhead.noop.medianNs)}`, '');
+  if (res.callOverhead) out.push(`**Call-overhead floor:** empty Node-API call (the bench addon's \`noop\`, unwraps two typed arrays): ${formatNs(res.callOverhead.noop.medianNs)}`, '');
   for (const [k, v] of Object.entries(res.unavailable)) out.push(`**Not measured:** ${k}: ${v}`, '');
   out.push('## Targets (issue 3)', '', targetsTable(res), '');
   out.push(

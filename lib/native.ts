@@ -100,16 +100,57 @@ export interface NativeBinding {
   setIsa(name: string): void;
   /** Sets the kernel thread count (>= 1). */
   setNumThreads(n: number): void;
+}
 
-  /** Bench only: an empty call that unwraps two typed arrays (the call-overhead floor). */
+/**
+ * The bench's own addon (native/bench/, never shipped): built beside the main
+ * addon as `normkit_bench.addon` in a checkout, absent from prebuilds/.
+ */
+export interface BenchBinding {
+  /** An empty call that unwraps two typed arrays, entered as the kernel exports are (the call-overhead floor). */
   noop(a: FloatArray, b: FloatArray): void;
-  /** Bench only: streaming copy dst[i] = src[i] with the active ISA and threads (the bandwidth roofline). */
+  /** Streaming copy dst[i] = src[i] with the active ISA and threads (the bandwidth roofline). */
   streamCopy(src: FloatArray, dst: FloatArray): void;
+  /** Its own kernels' state, which `native.setIsa` / `native.setNumThreads` keep equal to the main addon's. */
+  backendInfo(): NativeBackendInfo;
+}
+
+/** The bench addon's exports; setIsa / setNumThreads are only called from here. */
+interface RawBenchBinding extends BenchBinding {
+  setIsa(name: string): void;
+  setNumThreads(n: number): void;
 }
 
 const packageRoot = path.resolve(__dirname, '..');
 
 const raw = nodeGypBuild(packageRoot) as NativeBinding;
+
+let bench: RawBenchBinding | undefined;
+
+/**
+ * Loads the bench addon that was built with the main one (the same folder).
+ * It links its own copy of the kernels, so from here on its ISA and thread
+ * count follow the main addon's: they are copied now, and `native.setIsa` /
+ * `native.setNumThreads` set both.
+ * @throws Error when the loaded main addon has no bench addon beside it (a
+ *   prebuilt binary, or an installed package).
+ */
+export function benchBinding(): BenchBinding {
+  if (bench) return bench;
+  const file = path.join(path.dirname(nodeGypBuild.resolve(packageRoot)), 'normkit_bench.addon');
+  const module = { exports: {} as RawBenchBinding };
+  try {
+    process.dlopen(module, file);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    throw new Error(`normkit: the bench addon did not load from ${file} (${msg}); it is built with the addon in a checkout (npm run build:native)`);
+  }
+  const info = raw.backendInfo();
+  module.exports.setIsa(info.isa);
+  module.exports.setNumThreads(info.threads);
+  bench = module.exports;
+  return bench;
+}
 
 /**
  * An async kernel reads and writes its buffers on a libuv thread after the
@@ -130,9 +171,21 @@ function pinned<A extends unknown[]>(call: (...args: A) => Promise<void>): (...a
   };
 }
 
-/** The loaded addon (prebuilt binary when one matches, else build/Release), async entry points pinned. */
+/**
+ * The loaded addon (prebuilt binary when one matches, else build/Release),
+ * async entry points pinned, ISA and thread count shared with the bench addon
+ * once that is loaded.
+ */
 export const native: NativeBinding = {
   ...raw,
+  setIsa: (name) => {
+    raw.setIsa(name);
+    bench?.setIsa(name);
+  },
+  setNumThreads: (n) => {
+    raw.setNumThreads(n);
+    bench?.setNumThreads(n);
+  },
   channelStatsAsync: pinned(raw.channelStatsAsync),
   batchNormTrainAsync: pinned(raw.batchNormTrainAsync),
   batchNormInferAsync: pinned(raw.batchNormInferAsync),

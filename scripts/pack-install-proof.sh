@@ -2,9 +2,9 @@
 # Proof that the published package installs and runs without a compiler:
 #   1. npm pack (its `prepare` step builds dist/), with the prebuilt binary of
 #      this platform already in prebuilds/ (npm run prebuild);
-#   2. the tarball holds dist/, prebuilds/, binding.gyp and the native sources
-#      (for a source build where no prebuilt binary matches), and no tests or
-#      bench;
+#   2. the tarball holds dist/, prebuilds/, binding.gyp, native/build.json and
+#      the native sources (for a source build where no prebuilt binary
+#      matches), and no tests, bench or bench addon (native/bench/);
 #   3. install it into an empty folder with install scripts disabled and a
 #      PATH that holds node and npm only (no cc, c++, make, python3);
 #   4. from there: import (ESM) and require (CJS) work, the prebuilt binary is
@@ -50,30 +50,27 @@ forbid_prefix() {
     failures=$((failures + 1))
   fi
 }
-for f in package.json README.md binding.gyp native/sources.gypi dist/index.js dist/index.mjs \
+for f in package.json README.md binding.gyp native/build.json dist/index.js dist/index.mjs \
          dist/index.d.ts dist/index.d.mts; do
   require_file "$f"
 done
 for f in prebuilds/"$platform_arch"/*.node; do require_file "$f"; done
-# Every source binding.gyp compiles (the source-build fallback needs them all),
-# with the headers they include.
-python3 - "$root" > "$work/sources.txt" <<'PY'
-import ast, os, sys
-root = sys.argv[1]
-gypi = ast.literal_eval(open(os.path.join(root, 'native', 'sources.gypi')).read())
-for values in gypi['variables'].values():
-    for v in values:
-        print(v)
-PY
+# Every source the addon is compiled from (the source-build fallback needs them
+# all), with the headers they include; the bench's addon is not shipped.
+node -e '
+const v = require(process.argv[1]).variables;
+for (const group of ["normkit_kernel_sources", "normkit_simd_sources", "normkit_binding_sources"]) {
+  for (const src of v[group]) console.log(src);
+}' "$root/native/build.json" > "$work/sources.txt"
 while read -r src; do require_file "$src"; done < "$work/sources.txt"
 for h in native/kernels/*.h native/binding/*.h; do require_file "$h"; done
-for prefix in test/ bench/ native/tests/ examples/ scripts/ build/ build-cmake/ .ci/ node_modules/ \
-              CMakeLists.txt cmake/; do
+for prefix in test/ bench/ native/bench native/tests/ examples/ scripts/ build/ build-cmake/ .ci/ \
+              node_modules/ CMakeLists.txt cmake/; do
   forbid_prefix "$prefix"
 done
-if grep -q "^native/bench-local/" "$work/contents.txt"; then
-  # Owned by package.json's "files" (the lead's); reported, not fatal.
-  echo "note: native/bench-local/ is in the tarball (package.json \"files\" lists all of native/)"
+if grep -q '\.addon$' "$work/contents.txt"; then
+  echo "in the tarball but must not be: the bench's addon ($(grep '\.addon$' "$work/contents.txt"))" >&2
+  failures=$((failures + 1))
 fi
 if [ "$failures" -ne 0 ]; then
   echo "pack-install-proof: tarball check failed ($failures)" >&2
@@ -134,6 +131,11 @@ printf '{ "name": "normkit-source-proof", "version": "1.0.0", "private": true }\
 (cd "$src_app" && npm_config_build_from_source=true \
    npm install --no-audit --no-fund --prefer-offline --loglevel=error "$tarball")
 (cd "$src_app" && NORMKIT_PROOF_EXPECT=source node cjs.cjs)
+# The package has no native/bench/, so binding.gyp built the addon alone.
+if ls "$src_app/node_modules/normkit/build/Release/"*.addon >/dev/null 2>&1; then
+  echo "pack-install-proof: the source build made the bench's addon" >&2
+  exit 1
+fi
 (cd "$src_app" && node walkthrough.mjs 2>/dev/null) > "$work/walkthrough-source.out"
 if ! diff -q "$work/walkthrough.out" "$work/walkthrough-source.out" >/dev/null; then
   diff -u "$work/walkthrough.out" "$work/walkthrough-source.out" >&2 || true

@@ -65,7 +65,9 @@ scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 cp package.json binding.gyp "$scratch/"
 mkdir -p "$scratch/native"
-cp -r native/kernels native/binding native/sources.gypi "$scratch/native/"
+# What the published package holds (package.json "files"): no native/bench/,
+# so binding.gyp leaves the bench's addon out, as in a user's source build.
+cp -r native/kernels native/binding native/build.json "$scratch/native/"
 ln -s "$root/node_modules" "$scratch/node_modules"
 
 CC="$triple-gcc" CXX="$triple-g++" LINK="$triple-g++" AR="$triple-ar" \

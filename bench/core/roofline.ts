@@ -8,10 +8,11 @@
  *   training forward 12 (read x for the statistics, read it again, write y),
  *   backward 20 (read dy and x for the two sums, read them again, write dx).
  *
- * The roofline is measured in the same run with normkit's bench-only
- * `streamCopy` (the same ISA and thread count as the row), over a working
- * set as large as the op's distinct buffers, because bandwidth falls once
- * the working set leaves the last-level cache. Past
+ * The roofline is measured in the same run with `streamCopy` of normkit's
+ * bench addon (native/bench/, kept at the ISA and thread count of the row by
+ * lib/native.ts's benchBinding()), over a working set as large as the op's
+ * distinct buffers, because bandwidth falls once the working set leaves the
+ * last-level cache. Past
  * `backendInfo().streamThresholdBytes` the copy, like the kernels, writes
  * with streaming stores (no read-for-ownership), so the roofline there is
  * the best copy, not a plain one. A copy moves 8 bytes per float32 element

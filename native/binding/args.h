@@ -19,13 +19,12 @@
 #include <string>
 #include <vector>
 
+#include "dtype.h"
 #include "errors.h"
-#include "layout.h"
+#include "kernels/layout.h"
 
 namespace normkit {
 namespace binding {
-
-enum class DType { kNone, kFloat32, kFloat64 };
 
 // A float typed-array argument after the type checks.
 struct ArrayArg {
@@ -45,8 +44,8 @@ class Args {
   // Arguments past this index read as undefined (no export takes more).
   static constexpr size_t kMaxArgs = 16;
 
-  // For a raw napi_callback (see RegisterRaw): one napi_get_cb_info into a
-  // stack array. node-addon-api's CallbackInfo holds 6 values inline and
+  // Every export is a raw napi_callback (see entry.h): one napi_get_cb_info
+  // into a stack array. node-addon-api's CallbackInfo holds 6 values inline and
   // heap-allocates (and asks V8 a second time) beyond that, which every
   // kernel export (10-12 arguments) would pay on each call. `api` is the
   // callback's data pointer (the export's name) unless given.
@@ -55,15 +54,6 @@ class Args {
     void* data = nullptr;
     NAPI_THROW_IF_FAILED_VOID(env, napi_get_cb_info(env, info, &argc, argv_, nullptr, &data));
     if (api_ == nullptr) api_ = static_cast<const char*>(data);
-  }
-
-  Args(const Napi::CallbackInfo& info, const char* api) : env_(info.Env()), api_(api) {
-    const size_t n = info.Length() < kMaxArgs ? info.Length() : kMaxArgs;
-    for (size_t i = 0; i < n; ++i) argv_[i] = info[i];
-    if (n < kMaxArgs) {
-      const napi_value undefined = info.Env().Undefined();
-      for (size_t i = n; i < kMaxArgs; ++i) argv_[i] = undefined;
-    }
   }
 
   Napi::Env env() const { return Napi::Env(env_); }
@@ -120,6 +110,24 @@ class Args {
     return d;
   }
 
+  // A number that is >= 0 and finite, or NaN when `nan_ok` (a NaN gradient
+  // scale is how a non-finite global norm poisons an optimizer step, as in Keras).
+  double NonNegative(size_t index, const char* name, bool nan_ok) {
+    double d;
+    const bool number = napi_get_value_double(env_, argv_[index], &d) == napi_ok;
+    if (number && ((d >= 0.0 && d - d == 0.0) || (nan_ok && d != d))) return d;
+    const std::string what =
+        std::string(name) + (nan_ok ? " to be a finite number >= 0 or NaN" : " to be a finite number >= 0");
+    if (!number) ThrowTypeError(env(), api_, what, Describe(Arg(index)));
+    ThrowRangeError(env(), api_, what, Describe(Arg(index)));
+  }
+
+  // An optional trailing argument left out (or passed as undefined).
+  bool IsUndefined(size_t index) const {
+    napi_valuetype t;
+    return napi_typeof(env_, argv_[index], &t) == napi_ok && t == napi_undefined;
+  }
+
   bool Boolean(size_t index, const char* name) {
     bool b;
     if (napi_get_value_bool(env_, argv_[index], &b) != napi_ok) {
@@ -153,6 +161,19 @@ class Args {
     if (a.present() && static_cast<uint64_t>(a.length) != static_cast<uint64_t>(expected)) {
       ThrowLength(a, expected, why);
     }
+  }
+
+  // The [outer, channels, inner] checks, in order: each of `per_value` holds
+  // outer*channels*inner values, each of `per_channel` holds channels.
+  void ExpectShapes(const Layout& l, std::initializer_list<const ArrayArg*> per_value,
+                    std::initializer_list<const ArrayArg*> per_channel) {
+    for (const ArrayArg* a : per_value) ExpectCount(*a, l);
+    for (const ArrayArg* a : per_channel) ExpectChannels(*a, l);
+  }
+
+  // Each of `arrays` holds `expected` values (`why` says where that comes from).
+  void ExpectLengths(std::initializer_list<const ArrayArg*> arrays, int64_t expected, const char* why) {
+    for (const ArrayArg* a : arrays) ExpectLength(*a, expected, why);
   }
 
   // Outputs overlap no input and no other output; `in_place_out` may instead
@@ -257,17 +278,6 @@ class Args {
   napi_value arrays_[kMaxArrays];
   size_t count_ = 0;
 };
-
-// Registers `cb` as exports[name] with the name as its data pointer (what
-// Args(env, info) reads as the api name): a plain Node-API function, no
-// node-addon-api wrapper in the call path. The callback catches its own
-// Napi::Error exceptions (see RunSync in async.h).
-inline void RegisterRaw(Napi::Env env, Napi::Object exports, const char* name, napi_callback cb) {
-  napi_value fn;
-  NAPI_THROW_IF_FAILED_VOID(env, napi_create_function(env, name, NAPI_AUTO_LENGTH, cb,
-                                                      const_cast<char*>(name), &fn));
-  exports.Set(name, Napi::Value(env, fn));
-}
 
 }  // namespace binding
 }  // namespace normkit

@@ -1,4 +1,4 @@
-// Sync and async entry points shared by every kernel export.
+// The async entry point of every kernel export (the sync one is entry.h's).
 //
 // A `Call` is a plain struct of pointers, sizes and scalars produced by a
 // parse function from the arguments (all checks happen there, on the JS
@@ -48,20 +48,8 @@ class KernelWorker final : public Napi::AsyncWorker {
   std::vector<Napi::ObjectReference> refs_;
 };
 
-// Raw napi callbacks (registered with RegisterRaw, whose data pointer is the
-// api name). C++ exceptions never cross into V8: a Napi::Error becomes the
-// JavaScript exception, as node-addon-api's own wrapper does.
-template <class Call, Call (*Parse)(Args&)>
-napi_value RunSync(napi_env env, napi_callback_info info) {
-  try {
-    Args args(env, info);
-    Parse(args).Run();
-  } catch (const Napi::Error& e) {
-    e.ThrowAsJavaScriptException();
-  }
-  return nullptr;  // undefined
-}
-
+// The ...Async export of a kernel (see entry.h): a raw napi callback whose
+// errors become a rejected promise. C++ exceptions never cross into V8.
 template <class Call, Call (*Parse)(Args&)>
 napi_value RunAsync(napi_env raw_env, napi_callback_info info) {
   Napi::Env env(raw_env);

@@ -1,10 +1,10 @@
-// batchNormTrain, batchNormInfer, batchNormBackward and their ...Async twins.
-#include "batch_norm.h"
+// batchNormTrain, batchNormInfer, batchNormBackward, each with its ...Async
+// and prepare... twins.
+#include "kernels/batch_norm.h"
 
 #include "args.h"
-#include "async.h"
+#include "entry.h"
 #include "exports.h"
-#include "prepared.h"
 
 namespace normkit {
 namespace binding {
@@ -18,15 +18,11 @@ struct TrainCall {
   double epsilon;
 
   void Run() const {
-    if (x.dtype == DType::kFloat32) {
-      BatchNormTrainForward(x.as<const float>(), layout, gamma.as<const float>(),
-                            beta.as<const float>(), epsilon, y.as<float>(), mean.as<float>(),
-                            variance.as<float>(), inv_std.as<float>());
-    } else {
-      BatchNormTrainForward(x.as<const double>(), layout, gamma.as<const double>(),
-                            beta.as<const double>(), epsilon, y.as<double>(),
-                            mean.as<double>(), variance.as<double>(), inv_std.as<double>());
-    }
+    WithDType(x.dtype, [&](auto tag) {
+      using T = ValueOf<decltype(tag)>;
+      BatchNormTrainForward(x.as<const T>(), layout, gamma.as<const T>(), beta.as<const T>(),
+                            epsilon, y.as<T>(), mean.as<T>(), variance.as<T>(), inv_std.as<T>());
+    });
   }
 };
 
@@ -42,11 +38,7 @@ TrainCall ParseTrain(Args& a) {
   c.variance = a.Array(9, "variance");
   c.inv_std = a.Array(10, "invStd");
   a.SameDType(c.x, {&c.gamma, &c.beta, &c.y, &c.mean, &c.variance, &c.inv_std});
-  a.ExpectCount(c.x, c.layout);
-  a.ExpectCount(c.y, c.layout);
-  for (const ArrayArg* v : {&c.gamma, &c.beta, &c.mean, &c.variance, &c.inv_std}) {
-    a.ExpectChannels(*v, c.layout);
-  }
+  a.ExpectShapes(c.layout, {&c.x, &c.y}, {&c.gamma, &c.beta, &c.mean, &c.variance, &c.inv_std});
   a.NoOverlap({&c.y, &c.mean, &c.variance, &c.inv_std}, {&c.x, &c.gamma, &c.beta}, &c.y, &c.x);
   return c;
 }
@@ -59,15 +51,11 @@ struct InferCall {
   double epsilon;
 
   void Run() const {
-    if (x.dtype == DType::kFloat32) {
-      BatchNormInferForward(x.as<const float>(), layout, gamma.as<const float>(),
-                            beta.as<const float>(), mean.as<const float>(),
-                            variance.as<const float>(), epsilon, y.as<float>());
-    } else {
-      BatchNormInferForward(x.as<const double>(), layout, gamma.as<const double>(),
-                            beta.as<const double>(), mean.as<const double>(),
-                            variance.as<const double>(), epsilon, y.as<double>());
-    }
+    WithDType(x.dtype, [&](auto tag) {
+      using T = ValueOf<decltype(tag)>;
+      BatchNormInferForward(x.as<const T>(), layout, gamma.as<const T>(), beta.as<const T>(),
+                            mean.as<const T>(), variance.as<const T>(), epsilon, y.as<T>());
+    });
   }
 };
 
@@ -82,11 +70,7 @@ InferCall ParseInfer(Args& a) {
   c.epsilon = a.Epsilon(8, "epsilon");
   c.y = a.Array(9, "y");
   a.SameDType(c.x, {&c.gamma, &c.beta, &c.mean, &c.variance, &c.y});
-  a.ExpectCount(c.x, c.layout);
-  a.ExpectCount(c.y, c.layout);
-  for (const ArrayArg* v : {&c.gamma, &c.beta, &c.mean, &c.variance}) {
-    a.ExpectChannels(*v, c.layout);
-  }
+  a.ExpectShapes(c.layout, {&c.x, &c.y}, {&c.gamma, &c.beta, &c.mean, &c.variance});
   a.NoOverlap({&c.y}, {&c.x, &c.gamma, &c.beta, &c.mean, &c.variance}, &c.y, &c.x);
   return c;
 }
@@ -99,17 +83,12 @@ struct BackwardCall {
   bool training;
 
   void Run() const {
-    if (x.dtype == DType::kFloat32) {
-      BatchNormBackward(dy.as<const float>(), x.as<const float>(), layout,
-                        gamma.as<const float>(), mean.as<const float>(),
-                        inv_std.as<const float>(), training, dx.as<float>(), dgamma.as<float>(),
-                        dbeta.as<float>());
-    } else {
-      BatchNormBackward(dy.as<const double>(), x.as<const double>(), layout,
-                        gamma.as<const double>(), mean.as<const double>(),
-                        inv_std.as<const double>(), training, dx.as<double>(),
-                        dgamma.as<double>(), dbeta.as<double>());
-    }
+    WithDType(x.dtype, [&](auto tag) {
+      using T = ValueOf<decltype(tag)>;
+      BatchNormBackward(dy.as<const T>(), x.as<const T>(), layout, gamma.as<const T>(),
+                        mean.as<const T>(), inv_std.as<const T>(), training, dx.as<T>(),
+                        dgamma.as<T>(), dbeta.as<T>());
+    });
   }
 };
 
@@ -126,12 +105,7 @@ BackwardCall ParseBackward(Args& a) {
   c.dgamma = a.OptionalArray(10, "dgamma");
   c.dbeta = a.OptionalArray(11, "dbeta");
   a.SameDType(c.x, {&c.dy, &c.gamma, &c.mean, &c.inv_std, &c.dx, &c.dgamma, &c.dbeta});
-  a.ExpectCount(c.dy, c.layout);
-  a.ExpectCount(c.x, c.layout);
-  a.ExpectCount(c.dx, c.layout);
-  for (const ArrayArg* v : {&c.gamma, &c.mean, &c.inv_std, &c.dgamma, &c.dbeta}) {
-    a.ExpectChannels(*v, c.layout);
-  }
+  a.ExpectShapes(c.layout, {&c.dy, &c.x, &c.dx}, {&c.gamma, &c.mean, &c.inv_std, &c.dgamma, &c.dbeta});
   a.NoOverlap({&c.dx, &c.dgamma, &c.dbeta}, {&c.dy, &c.x, &c.gamma, &c.mean, &c.inv_std},
               &c.dx, &c.dy);
   return c;
@@ -140,15 +114,12 @@ BackwardCall ParseBackward(Args& a) {
 }  // namespace
 
 void RegisterBatchNorm(Napi::Env env, Napi::Object exports) {
-  RegisterRaw(env, exports, "batchNormTrain", RunSync<TrainCall, ParseTrain>);
-  RegisterRaw(env, exports, "batchNormTrainAsync", RunAsync<TrainCall, ParseTrain>);
-  RegisterRaw(env, exports, "batchNormInfer", RunSync<InferCall, ParseInfer>);
-  RegisterRaw(env, exports, "batchNormInferAsync", RunAsync<InferCall, ParseInfer>);
-  RegisterRaw(env, exports, "batchNormBackward", RunSync<BackwardCall, ParseBackward>);
-  RegisterRaw(env, exports, "batchNormBackwardAsync", RunAsync<BackwardCall, ParseBackward>);
-  RegisterRaw(env, exports, "prepareBatchNormTrain", Prepare<TrainCall, ParseTrain>);
-  RegisterRaw(env, exports, "prepareBatchNormInfer", Prepare<InferCall, ParseInfer>);
-  RegisterRaw(env, exports, "prepareBatchNormBackward", Prepare<BackwardCall, ParseBackward>);
+  RegisterKernel<TrainCall, ParseTrain>(
+      env, exports, {"batchNormTrain", "batchNormTrainAsync", "prepareBatchNormTrain"});
+  RegisterKernel<InferCall, ParseInfer>(
+      env, exports, {"batchNormInfer", "batchNormInferAsync", "prepareBatchNormInfer"});
+  RegisterKernel<BackwardCall, ParseBackward>(
+      env, exports, {"batchNormBackward", "batchNormBackwardAsync", "prepareBatchNormBackward"});
 }
 
 }  // namespace binding

@@ -2,11 +2,12 @@
 #include <string>
 
 #include "args.h"
-#include "dispatch.h"
+#include "entry.h"
 #include "errors.h"
 #include "exports.h"
-#include "plan.h"
-#include "thread_pool.h"
+#include "kernels/dispatch.h"
+#include "kernels/plan.h"
+#include "kernels/thread_pool.h"
 
 // NORMKIT_VERSION is the bare package.json version (binding.gyp passes it).
 #define NORMKIT_STR2(x) #x
@@ -19,8 +20,8 @@ namespace {
 constexpr Isa kIsasLowFirst[] = {Isa::kScalar, Isa::kSse2, Isa::kNeon, Isa::kAvx2, Isa::kAvx512};
 constexpr int kMaxThreads = 1024;
 
-Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+napi_value BackendInfo(Args& a) {
+  Napi::Env env = a.env();
   Napi::Object out = Napi::Object::New(env);
   out.Set("isa", IsaName(ActiveIsa()));
   Napi::Array available = Napi::Array::New(env);
@@ -37,39 +38,37 @@ Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
   return out;
 }
 
-Napi::Value SetIsa(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+napi_value SetIsa(Args& a) {
   std::string choices;
   for (Isa isa : kIsasLowFirst) {
     if (IsaSupported(isa)) choices += (choices.empty() ? "\"" : ", \"") + std::string(IsaName(isa)) + "\"";
   }
   const std::string what = "name to be one of " + choices + " (this build and CPU)";
-  const Napi::Value v = info[0];
-  if (!v.IsString()) ThrowTypeError(env, "setIsa", what, Describe(v));
+  const Napi::Value v = a.Arg(0);
+  if (!v.IsString()) ThrowTypeError(a.env(), a.api(), what, Describe(v));
   Isa isa;
   if (!ParseIsa(v.As<Napi::String>().Utf8Value().c_str(), &isa) || !SetActiveIsa(isa)) {
-    ThrowRangeError(env, "setIsa", what, Describe(v));
+    ThrowRangeError(a.env(), a.api(), what, Describe(v));
   }
-  return env.Undefined();
+  return nullptr;
 }
 
-Napi::Value SetThreads(const Napi::CallbackInfo& info) {
-  Args a(info, "setNumThreads");
+napi_value SetThreads(Args& a) {
   const int64_t n = a.Dim(0, "n");
   if (n > kMaxThreads) {
-    ThrowRangeError(info.Env(), "setNumThreads", "n to be at most " + std::to_string(kMaxThreads),
+    ThrowRangeError(a.env(), a.api(), "n to be at most " + std::to_string(kMaxThreads),
                     std::to_string(n));
   }
   SetNumThreads(static_cast<int>(n));
-  return info.Env().Undefined();
+  return nullptr;
 }
 
 }  // namespace
 
 void RegisterInfo(Napi::Env env, Napi::Object exports) {
-  exports.Set("backendInfo", Napi::Function::New(env, BackendInfo, "backendInfo"));
-  exports.Set("setIsa", Napi::Function::New(env, SetIsa, "setIsa"));
-  exports.Set("setNumThreads", Napi::Function::New(env, SetThreads, "setNumThreads"));
+  RegisterRaw(env, exports, "backendInfo", Entry<BackendInfo>);
+  RegisterRaw(env, exports, "setIsa", Entry<SetIsa>);
+  RegisterRaw(env, exports, "setNumThreads", Entry<SetThreads>);
 }
 
 }  // namespace binding

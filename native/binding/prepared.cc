@@ -1,6 +1,7 @@
 // runPrepared(handle) and the handles of prepareX (see prepared.h).
 #include "prepared.h"
 
+#include "entry.h"
 #include "errors.h"
 #include "exports.h"
 

@@ -1,10 +1,10 @@
-// channelStats / channelStatsAsync(x, outer, channels, inner, mean, variance)
-#include "channel_stats.h"
+// channelStats / channelStatsAsync / prepareChannelStats(x, outer, channels,
+// inner, mean, variance)
+#include "kernels/channel_stats.h"
 
 #include "args.h"
-#include "async.h"
+#include "entry.h"
 #include "exports.h"
-#include "prepared.h"
 
 namespace normkit {
 namespace binding {
@@ -15,11 +15,10 @@ struct ChannelStatsCall {
   Layout layout;
 
   void Run() const {
-    if (x.dtype == DType::kFloat32) {
-      ChannelStats(x.as<const float>(), layout, mean.as<float>(), variance.as<float>());
-    } else {
-      ChannelStats(x.as<const double>(), layout, mean.as<double>(), variance.as<double>());
-    }
+    WithDType(x.dtype, [&](auto tag) {
+      using T = ValueOf<decltype(tag)>;
+      ChannelStats(x.as<const T>(), layout, mean.as<T>(), variance.as<T>());
+    });
   }
 };
 
@@ -30,9 +29,7 @@ ChannelStatsCall ParseChannelStats(Args& a) {
   c.mean = a.Array(4, "mean");
   c.variance = a.Array(5, "variance");
   a.SameDType(c.x, {&c.mean, &c.variance});
-  a.ExpectCount(c.x, c.layout);
-  a.ExpectChannels(c.mean, c.layout);
-  a.ExpectChannels(c.variance, c.layout);
+  a.ExpectShapes(c.layout, {&c.x}, {&c.mean, &c.variance});
   a.NoOverlap({&c.mean, &c.variance}, {&c.x});
   return c;
 }
@@ -40,9 +37,8 @@ ChannelStatsCall ParseChannelStats(Args& a) {
 }  // namespace
 
 void RegisterStats(Napi::Env env, Napi::Object exports) {
-  RegisterRaw(env, exports, "channelStats", RunSync<ChannelStatsCall, ParseChannelStats>);
-  RegisterRaw(env, exports, "channelStatsAsync", RunAsync<ChannelStatsCall, ParseChannelStats>);
-  RegisterRaw(env, exports, "prepareChannelStats", Prepare<ChannelStatsCall, ParseChannelStats>);
+  RegisterKernel<ChannelStatsCall, ParseChannelStats>(
+      env, exports, {"channelStats", "channelStatsAsync", "prepareChannelStats"});
 }
 
 }  // namespace binding

@@ -4,7 +4,7 @@
 // 2 threads. Results must be bit-identical across thread counts (fixed work
 // split and merge order) and close to the reference for every ISA.
 import { afterAll, describe, expect, it } from 'vitest';
-import { native, type FloatArray } from '../../lib/native.js';
+import { benchBinding, native, type FloatArray } from '../../lib/native.js';
 
 // Both typed-array constructors, as one callable shape (a union of the two has no callable `from`).
 interface Ctor {
@@ -15,6 +15,8 @@ interface Ctor {
 type Shape = [outer: number, channels: number, inner: number];
 
 const initial = native.backendInfo();
+// noop and streamCopy live in the bench's own addon; native.setIsa / setNumThreads set its ISA and threads too.
+const bench = benchBinding();
 const ISAS = initial.isaAvailable;
 const THREADS = [1, 2];
 const DTYPES: Array<[string, Ctor]> = [['float32', Float32Array], ['float64', Float64Array]];
@@ -217,7 +219,7 @@ describe('native argument checks', () => {
       .toThrowError(new TypeError('channelStats: expected variance to be a Float32Array or Float64Array, got undefined'));
     expect(() => native.batchNormTrain(x, 2, 3, 1, 'gamma' as never, null, 1e-3, new Float32Array(6), m, v, new Float32Array(3)))
       .toThrowError(new TypeError('batchNormTrain: expected gamma to be a Float32Array or Float64Array or null, got "gamma"'));
-    expect(() => native.noop(new DataView(new ArrayBuffer(8)) as never, x))
+    expect(() => bench.noop(new DataView(new ArrayBuffer(8)) as never, x))
       .toThrowError(new TypeError('noop: expected a to be a Float32Array or Float64Array, got a DataView'));
   });
 
@@ -226,7 +228,7 @@ describe('native argument checks', () => {
       .toThrowError(new TypeError('channelStats: expected mean to be a Float32Array like x, got Float64Array'));
     expect(() => native.batchNormBackward(new Float64Array(6), x, 2, 3, 1, null, m, v, true, null, null, null))
       .toThrowError(new TypeError('batchNormBackward: expected dy to be a Float32Array like x, got Float64Array'));
-    expect(() => native.streamCopy(x, new Float64Array(6)))
+    expect(() => bench.streamCopy(x, new Float64Array(6)))
       .toThrowError(new TypeError('streamCopy: expected dst to be a Float32Array like src, got Float64Array'));
   });
 
@@ -239,7 +241,7 @@ describe('native argument checks', () => {
       .toThrowError(new RangeError('batchNormInfer: expected beta to have length 2 (channels), got 3'));
     expect(() => native.batchNormBackward(x, x, 2, 3, 1, null, m, v, true, new Float32Array(7), null, null))
       .toThrowError(new RangeError('batchNormBackward: expected dx to have length 6 (outer*channels*inner = 2*3*1), got 7'));
-    expect(() => native.streamCopy(x, new Float32Array(5)))
+    expect(() => bench.streamCopy(x, new Float32Array(5)))
       .toThrowError(new RangeError('streamCopy: expected dst to have length 6 (src.length), got 5'));
     expect(() => native.sgdUpdate(new Float32Array(3), new Float32Array(2), null, 0.1, 0, false))
       .toThrowError(RangeError);
@@ -294,7 +296,7 @@ describe('native argument checks', () => {
       .not.toThrow();
     expect(() => native.batchNormBackward(xs, xs, 2, 3, 1, gamma, m, v, true, xs, null, null))
       .toThrowError(new RangeError('batchNormBackward: expected dx not to share memory with x, got overlapping arrays'));
-    expect(() => native.streamCopy(buf.subarray(0, 8), buf.subarray(4, 12)))
+    expect(() => bench.streamCopy(buf.subarray(0, 8), buf.subarray(4, 12)))
       .toThrowError(new RangeError('streamCopy: expected dst not to share memory with src, got overlapping arrays'));
     // Disjoint views of one buffer are fine.
     expect(() => native.channelStats(xs, 2, 3, 1, buf.subarray(6, 9), buf.subarray(9, 12))).not.toThrow();
@@ -536,7 +538,7 @@ for (const [dtype, Arr] of DTYPES) {
         const src = Arr.from(normal(n, n));
         const results = acrossBackends(() => {
           const dst = new Arr(n);
-          native.streamCopy(src, dst);
+          bench.streamCopy(src, dst);
           return [dst];
         });
         for (const [key, [dst]] of results) expect(bytesOf(dst).equals(bytesOf(src)), key).toBe(true);
@@ -544,7 +546,12 @@ for (const [dtype, Arr] of DTYPES) {
     });
 
     it('noop unwraps and returns undefined', () => {
-      expect(native.noop(new Arr(4), new Arr(1))).toBeUndefined();
+      expect(bench.noop(new Arr(4), new Arr(1))).toBeUndefined();
+    });
+
+    it('runs the bench addon at the ISA and thread count of the main addon', () => {
+      const states = acrossBackends(() => [bench.backendInfo(), native.backendInfo()]);
+      for (const [key, [b, m]] of states) expect([b.isa, b.threads], key).toEqual([m.isa, m.threads]);
     });
   });
 }

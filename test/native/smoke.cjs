@@ -1,8 +1,23 @@
 // Smoke test of the raw addon: every export once on a small tensor, compared
 // with a plain JS loop. Run: node test/native/smoke.cjs  (exit code 1 on failure)
 'use strict';
+const fs = require('node:fs');
 const path = require('node:path');
-const native = require('node-gyp-build')(path.resolve(__dirname, '..', '..'));
+const nodeGypBuild = require('node-gyp-build');
+const root = path.resolve(__dirname, '..', '..');
+const native = nodeGypBuild(root);
+// noop and streamCopy are the bench's own addon, built beside the main one in
+// a checkout (lib/native.ts's benchBinding(), which this plain script cannot
+// import); a prebuilt binary has none, and those two are then skipped.
+const benchFile = path.join(path.dirname(nodeGypBuild.resolve(root)), 'normkit_bench.addon');
+let bench = null;
+if (fs.existsSync(benchFile)) {
+  const m = { exports: {} };
+  process.dlopen(m, benchFile);
+  bench = m.exports;
+} else {
+  console.log(`no bench addon beside the loaded one (${benchFile}): streamCopy and noop skipped`);
+}
 
 let failures = 0;
 function close(name, got, want, tol) {
@@ -31,6 +46,7 @@ async function main() {
   console.log('backendInfo', info);
   for (const isa of info.isaAvailable) {
     native.setIsa(isa);
+    if (bench) bench.setIsa(isa);
     for (const [Arr, tol] of [[Float32Array, 1e-5], [Float64Array, 1e-12]]) {
       for (const [outer, C, inner] of [[5, 3, 1], [2, 3, 70], [4, 5, 3], [300, 17, 1]]) {
         const count = outer * C * inner;
@@ -75,10 +91,12 @@ async function main() {
       const w = Arr.from([1, 2, 3]), g = Arr.from([0.5, -1, 2]), vel = Arr.from([0.1, 0.2, 0.3]);
       native.sgdUpdate(w, g, vel, 0.1, 0.9, false);
       close(`${isa} ${Arr.name} sgd`, w, [1 + 0.09 - 0.05, 2 + 0.18 + 0.1, 3 + 0.27 - 0.2], tol);
-      const src = Arr.from({ length: 1000 }, (_, i) => i), dst = new Arr(1000);
-      native.streamCopy(src, dst);
-      close(`${isa} ${Arr.name} streamCopy`, dst, src, 0);
-      native.noop(src, dst);
+      if (bench) {
+        const src = Arr.from({ length: 1000 }, (_, i) => i), dst = new Arr(1000);
+        bench.streamCopy(src, dst);
+        close(`${isa} ${Arr.name} streamCopy`, dst, src, 0);
+        bench.noop(src, dst);
+      }
     }
   }
   native.setIsa(info.isa);
