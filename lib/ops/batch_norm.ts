@@ -62,7 +62,7 @@ export function batchNormTrainOp(
   }
   native.batchNormTrain(x.data, outer, channels, inner, gamma?.data ?? null, beta?.data ?? null, epsilon, y, mean, variance, invStd);
   const result = written(out, y, x);
-  if (recording) recordBackward('BatchNormTrain', x, layout, gamma, beta, result, mean, invStd, true);
+  if (recording) recordBackward('BatchNormTrain', x, layout, gamma, beta, result, { mean, invStd }, true);
   return { y: result, mean, variance, invStd };
 }
 
@@ -90,7 +90,7 @@ export function batchNormInferOp(
     const frozenMean = mean.slice();
     const invStd = allocate(x.dtype, channels);
     for (let c = 0; c < channels; c++) invStd[c] = 1 / Math.sqrt(variance[c] + epsilon);
-    recordBackward('BatchNormInfer', x, layout, gamma, beta, result, frozenMean, invStd, false);
+    recordBackward('BatchNormInfer', x, layout, gamma, beta, result, { mean: frozenMean, invStd }, false);
   }
   return result;
 }
@@ -106,6 +106,24 @@ function written(out: Tensor | undefined, y: FloatArray, x: Tensor): Tensor {
   return out;
 }
 
+/** What the batch-norm ops record for their gradient (lib/gradients/batch_norm_grad.ts). */
+export interface BatchNormAttrs {
+  layout: ChannelLayout;
+  /** Whether gamma and beta are inputs 1 and 2 (beta is input 1 when there is no gamma). */
+  hasGamma: boolean;
+  hasBeta: boolean;
+  /** Training: the statistics are functions of x, and the gradient flows through them. */
+  training: boolean;
+  /** Ghost batches: x is this many contiguous slabs of `layout` along its first axis. */
+  groups: number;
+}
+
+/** The per-channel statistics the batch-norm backward reads (per ghost batch, ghost-major, for ghost batches). */
+export interface BatchNormSaved {
+  mean: FloatArray;
+  invStd: FloatArray;
+}
+
 function recordBackward(
   name: string,
   x: Tensor,
@@ -113,26 +131,46 @@ function recordBackward(
   gamma: Tensor | null,
   beta: Tensor | null,
   y: Tensor,
-  mean: FloatArray,
-  invStd: FloatArray,
+  saved: BatchNormSaved,
   training: boolean,
+  groups = 1,
 ): void {
   const inputs = [x];
   if (gamma) inputs.push(gamma);
   if (beta) inputs.push(beta);
-  recordOp(name, inputs, [y], ([dy]) => {
-    const { outer, channels, inner } = layout;
-    // A gradient arriving in another dtype (mixed-precision graphs) is converted to x's.
-    const dyData = asDtype(dy!, x);
-    const dx = allocate(x.dtype, x.size);
-    const dgamma = gamma ? allocate(x.dtype, channels) : null;
-    const dbeta = beta ? allocate(x.dtype, channels) : null;
-    native.batchNormBackward(dyData, x.data, outer, channels, inner, gamma?.data ?? null, mean, invStd, training, dx, dgamma, dbeta);
-    const grads: (Tensor | null)[] = [new Tensor(dx, x.shape)];
-    if (gamma) grads.push(new Tensor(dgamma!, gamma.shape));
-    if (beta) grads.push(new Tensor(dbeta!, beta.shape));
-    return grads;
-  });
+  const attrs: BatchNormAttrs = { layout, hasGamma: gamma !== null, hasBeta: beta !== null, training, groups };
+  recordOp(name, inputs, [y], saved, attrs);
+}
+
+/**
+ * The native batch-norm backward over one [outer, channels, inner] view,
+ * writing into the given buffers (x's dtype; a null one is not computed).
+ * dy must already be in x's dtype.
+ * @param dy upstream gradient
+ * @param x the forward's input
+ * @param layout the view
+ * @param gamma the forward's gamma or null (1)
+ * @param saved the forward's mean and 1 / sqrt(variance + epsilon)
+ * @param training gradient through the batch statistics (true) or frozen statistics
+ * @param dx receives the input gradient, or null
+ * @param dgamma receives sum(dy * xhat) per channel, or null
+ * @param dbeta receives sum(dy) per channel, or null
+ * @example
+ * batchNormBackwardInto(dy, x, layout, gamma, { mean, invStd }, true, dx, dgamma, dbeta);
+ */
+export function batchNormBackwardInto(
+  dy: FloatArray,
+  x: FloatArray,
+  layout: ChannelLayout,
+  gamma: FloatArray | null,
+  saved: BatchNormSaved,
+  training: boolean,
+  dx: FloatArray | null,
+  dgamma: FloatArray | null,
+  dbeta: FloatArray | null,
+): void {
+  const { outer, channels, inner } = layout;
+  native.batchNormBackward(dy, x, outer, channels, inner, gamma, saved.mean, saved.invStd, training, dx, dgamma, dbeta);
 }
 
 /** Result of {@link ghostBatchNormTrainOp}: per-ghost-batch statistics, ghost-major ([groups, channels]). */
@@ -168,36 +206,6 @@ export function ghostBatchNormTrainOp(
       part(y, g, span), part(mean, g, channels), part(variance, g, channels), part(invStd, g, channels));
   }
   const out = new Tensor(y, x.shape);
-  const inputs = [x];
-  if (gamma) inputs.push(gamma);
-  if (beta) inputs.push(beta);
-  recordOp('GhostBatchNormTrain', inputs, [out], ([dy]) => {
-    const dyData = asDtype(dy!, x);
-    const dx = allocate(x.dtype, x.size);
-    const dgamma = allocate(x.dtype, channels);
-    const dbeta = allocate(x.dtype, channels);
-    const dgPart = allocate(x.dtype, channels);
-    const dbPart = allocate(x.dtype, channels);
-    for (let g = 0; g < groups; g++) {
-      native.batchNormBackward(part(dyData, g, span), part(x.data, g, span), outer, channels, inner, gamma?.data ?? null,
-        part(mean, g, channels), part(invStd, g, channels), true, part(dx, g, span), dgPart, dbPart);
-      for (let c = 0; c < channels; c++) {
-        dgamma[c] += dgPart[c];
-        dbeta[c] += dbPart[c];
-      }
-    }
-    const grads: (Tensor | null)[] = [new Tensor(dx, x.shape)];
-    if (gamma) grads.push(new Tensor(dgamma, gamma.shape));
-    if (beta) grads.push(new Tensor(dbeta, beta.shape));
-    return grads;
-  });
+  recordBackward('GhostBatchNormTrain', x, slab, gamma, beta, out, { mean, invStd }, true, groups);
   return { y: out, mean, variance };
-}
-
-/** The upstream gradient's data in x's dtype (mixed-precision graphs may deliver another). */
-function asDtype(dy: Tensor, x: Tensor): FloatArray {
-  if (dy.dtype === x.dtype) return dy.data;
-  const converted = allocate(x.dtype, dy.size);
-  converted.set(dy.data);
-  return converted;
 }

@@ -247,6 +247,6 @@ export function broadcastTo(x: TensorLike, shape: readonly number[]): Tensor {
     throw rangeError(api, `a shape that ${shapeText(t.shape)} broadcasts to`, shapeText(target), true, 'ERR_NORMKIT_SHAPE_MISMATCH');
   }
   const out = broadcastRaw(t, target);
-  recordOp('BroadcastTo', [t], [out], ([dy]) => [dy === null ? null : sumToShape(dy, t.shape)]);
+  recordOp('BroadcastTo', [t], [out], null, null);
   return out;
 }
