@@ -1,8 +1,15 @@
+/**
+ * The batch-norm ops on the native kernels: training (batch statistics),
+ * inference (given statistics), ghost batches, batch renormalization, and
+ * async twins of the plain forwards. Arguments arrive validated (by the
+ * layer or `nk.kernels`). Their gradients are in lib/gradients/batch_norm_grad.ts.
+ */
 import { allocate, type FloatArray } from '../core/dtype.js';
 import type { ChannelLayout } from '../core/layout.js';
 import { native } from '../native.js';
 import { isRecording, recordOp } from '../autodiff/tape.js';
 import { Tensor } from '../core/tensor.js';
+import { add, mul } from './elementwise.js';
 
 /** Result of a training-mode forward: the output and the batch statistics. */
 export interface BatchNormTrainResult {
@@ -93,6 +100,151 @@ export function batchNormInferOp(
     recordBackward('BatchNormInfer', x, layout, gamma, beta, result, { mean: frozenMean, invStd }, false);
   }
   return result;
+}
+
+/** Limits of batch renormalization's corrections (absent keys: unbounded). */
+export interface RenormClipping {
+  /** Upper bound of r (>= 1). */
+  rmax?: number;
+  /** Lower bound of r (in (0, 1], <= rmax). */
+  rmin?: number;
+  /** Bound of |d| (>= 0). */
+  dmax?: number;
+}
+
+/** Result of {@link batchRenormTrainOp}: the training result plus the batch's sqrt(variance + epsilon). */
+export interface BatchRenormTrainResult extends BatchNormTrainResult {
+  /** Per-channel sqrt(batch variance + epsilon), in float64 (what the renorm stddev moves towards). */
+  stddev: Float64Array;
+}
+
+/**
+ * Batch renormalization (Ioffe 2017) in training mode. With the batch's
+ * sigma = sqrt(var + eps) and the renorm statistics (mu_r, sigma_r),
+ * r = clip(sigma / sigma_r) and d = clip((mean - mu_r) / sigma_r) are
+ * constants for the gradient (stop gradient), and
+ *   y = gamma * (xhat * r + d) + beta = xhat * (gamma * r) + (gamma * d + beta).
+ * So the fused training forward runs with gamma' = gamma * r and
+ * beta' = gamma * d + beta, built with differentiable ops from gamma and
+ * beta: the tape's chain rule gives dgamma = r * sum(dy * xhat) + d * sum(dy).
+ *
+ * The statistics for r and d come from the channel-statistics kernel; the
+ * fused forward then derives its own in double for its fold (no kernel
+ * takes given statistics at that precision, and one that did could not be
+ * bit-identical to this one). The returned mean/variance are the forward's.
+ * Preconditions as {@link batchNormTrainOp}.
+ * @param x input
+ * @param layout the [outer, channels, inner] view
+ * @param gamma scale or null
+ * @param beta offset or null
+ * @param epsilon added to the variance
+ * @param renormMean mu_r, `channels` values in x's dtype (read, not changed)
+ * @param renormStddev sigma_r, likewise
+ * @param clip bounds of r and |d|
+ * @param out optional destination of y (see {@link batchNormTrainOp})
+ * @returns y, the batch statistics, and the batch's stddev
+ * @example
+ * const { y, mean, variance, stddev } = batchRenormTrainOp(x, layout, gamma, beta, 1e-3, rm, rs, { rmax: 3, dmax: 5 });
+ */
+export function batchRenormTrainOp(
+  x: Tensor,
+  layout: ChannelLayout,
+  gamma: Tensor | null,
+  beta: Tensor | null,
+  epsilon: number,
+  renormMean: FloatArray,
+  renormStddev: FloatArray,
+  clip: Readonly<RenormClipping>,
+  out?: Tensor,
+): BatchRenormTrainResult {
+  const C = layout.channels;
+  const mean = allocate(x.dtype, C);
+  const variance = allocate(x.dtype, C);
+  native.channelStats(x.data, layout.outer, C, layout.inner, mean, variance);
+  const r = allocate(x.dtype, C);
+  const d = allocate(x.dtype, C);
+  const stddev = new Float64Array(C);
+  for (let c = 0; c < C; c++) {
+    stddev[c] = Math.sqrt(variance[c] + epsilon);
+    const sr = Math.max(renormStddev[c], Math.sqrt(epsilon));
+    r[c] = clamp(stddev[c] / sr, clip.rmin ?? -Infinity, clip.rmax ?? Infinity);
+    d[c] = clamp((mean[c] - renormMean[c]) / sr, -(clip.dmax ?? Infinity), clip.dmax ?? Infinity);
+  }
+  const shape = gamma?.shape ?? beta?.shape ?? [C];
+  const rT = new Tensor(r, shape);
+  const dT = new Tensor(d, shape);
+  const gammaEff = gamma ? mul(gamma, rT) : rT;
+  const betaEff = gamma ? (beta ? add(mul(gamma, dT), beta) : mul(gamma, dT)) : beta ? add(dT, beta) : dT;
+  return { ...batchNormTrainOp(x, layout, gammaEff, betaEff, epsilon, out), stddev };
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return Math.min(Math.max(v, lo), hi);
+}
+
+/**
+ * {@link batchNormTrainOp}'s forward on the libuv thread pool. Not recorded
+ * by gradient tapes. gamma and beta are copied at call time, so an optimizer
+ * step during the await does not change the result; `x` must not change
+ * until the Promise settles.
+ * @param x input (preconditions as {@link batchNormTrainOp})
+ * @param layout the [outer, channels, inner] view
+ * @param gamma scale or null
+ * @param beta offset or null
+ * @param epsilon added to the variance
+ * @returns a Promise of y and the batch statistics
+ * @example
+ * const { y, mean, variance } = await batchNormTrainAsync(x, layout, gamma, beta, 1e-3);
+ */
+export async function batchNormTrainAsync(
+  x: Tensor,
+  layout: ChannelLayout,
+  gamma: Tensor | null,
+  beta: Tensor | null,
+  epsilon: number,
+): Promise<BatchNormTrainResult> {
+  const { outer, channels, inner } = layout;
+  const gd = gamma ? gamma.data.slice() : null;
+  const bd = beta ? beta.data.slice() : null;
+  const y = allocate(x.dtype, x.size);
+  const mean = allocate(x.dtype, channels);
+  const variance = allocate(x.dtype, channels);
+  const invStd = allocate(x.dtype, channels);
+  await native.batchNormTrainAsync(x.data, outer, channels, inner, gd, bd, epsilon, y, mean, variance, invStd);
+  return { y: new Tensor(y, x.shape), mean, variance, invStd };
+}
+
+/**
+ * {@link batchNormInferOp}'s forward on the libuv thread pool. Not recorded
+ * by gradient tapes. gamma, beta and the statistics are copied at call time
+ * (an optimizer step or another call may change them during the await);
+ * `x` must not change until the Promise settles.
+ * @param x input (preconditions as {@link batchNormInferOp})
+ * @param layout the [outer, channels, inner] view
+ * @param gamma scale or null
+ * @param beta offset or null
+ * @param mean per-channel mean to normalize with
+ * @param variance per-channel variance to normalize with
+ * @param epsilon added to the variance
+ * @returns a Promise of y
+ * @example
+ * const y = await batchNormInferAsync(x, layout, gamma, beta, movingMean, movingVariance, 1e-3);
+ */
+export async function batchNormInferAsync(
+  x: Tensor,
+  layout: ChannelLayout,
+  gamma: Tensor | null,
+  beta: Tensor | null,
+  mean: FloatArray,
+  variance: FloatArray,
+  epsilon: number,
+): Promise<Tensor> {
+  const { outer, channels, inner } = layout;
+  const gd = gamma ? gamma.data.slice() : null;
+  const bd = beta ? beta.data.slice() : null;
+  const y = allocate(x.dtype, x.size);
+  await native.batchNormInferAsync(x.data, outer, channels, inner, gd, bd, mean.slice(), variance.slice(), epsilon, y);
+  return new Tensor(y, x.shape);
 }
 
 /**
