@@ -14,41 +14,56 @@ import { Tensor } from '../core/tensor.js';
 import { registerGradient, type GradientConfig, type GradientRequest, type RecordedOp } from '../autodiff/registry.js';
 import { batchNormBackwardInto, type BatchNormAttrs, type BatchNormSaved } from '../ops/batch_norm.js';
 
-/** The destination of input `i`'s gradient: the caller's buffer, a fresh one, or null when not needed. */
-function destination(request: GradientRequest, i: number, like: Tensor, size: number): FloatArray | null {
-  if (!request.needed[i]) return null;
-  return request.out?.[i]?.data ?? allocate(like.dtype, size);
-}
-
-/** The returned gradient of input `i`: the caller's tensor, a new one around `data`, or null. */
-function result(request: GradientRequest, i: number, data: FloatArray | null, shape: readonly number[]): Tensor | null {
-  if (data === null) return null;
-  return request.out?.[i] ?? new Tensor(data, shape);
-}
-
 type BatchNormOp = RecordedOp<BatchNormSaved, BatchNormAttrs>;
 
-/** Input indices of gamma and beta (-1 when absent). */
-function affineIndices(attrs: BatchNormAttrs): [number, number] {
-  return [attrs.hasGamma ? 1 : -1, attrs.hasBeta ? (attrs.hasGamma ? 2 : 1) : -1];
+/** What both backwards work on: the inputs, dy in x's dtype, and the destinations (null: not needed). */
+interface Work {
+  x: Tensor;
+  gamma: Tensor | null;
+  beta: Tensor | null;
+  /** Input indices of gamma and beta (-1 when absent). */
+  gi: number;
+  bi: number;
+  dy: FloatArray;
+  dx: FloatArray | null;
+  dgamma: FloatArray | null;
+  dbeta: FloatArray | null;
+}
+
+function prepare(dy: Tensor, op: BatchNormOp, request: GradientRequest): Work {
+  const { hasGamma, hasBeta, layout } = op.attrs;
+  const x = op.inputs[0];
+  const gi = hasGamma ? 1 : -1;
+  const bi = hasBeta ? (hasGamma ? 2 : 1) : -1;
+  // The caller's buffer, a fresh one, or null when nobody asked for that gradient.
+  const destination = (i: number, size: number) => (i < 0 || !request.needed[i] ? null : (request.out?.[i]?.data ?? allocate(x.dtype, size)));
+  return {
+    x,
+    gamma: gi >= 0 ? op.inputs[gi] : null,
+    beta: bi >= 0 ? op.inputs[bi] : null,
+    gi,
+    bi,
+    // A gradient arriving in another dtype (mixed-precision graphs) is converted to x's.
+    dy: convertData(dy.data, x.dtype),
+    dx: destination(0, x.size),
+    dgamma: destination(gi, layout.channels),
+    dbeta: destination(bi, layout.channels),
+  };
+}
+
+/** [dx, dgamma?, dbeta?]: the caller's tensors, new ones around the computed buffers, or null. */
+function gradients(w: Work, request: GradientRequest): (Tensor | null)[] {
+  const wrap = (i: number, data: FloatArray | null, shape: readonly number[]) => (data === null ? null : (request.out?.[i] ?? new Tensor(data, shape)));
+  const grads = [wrap(0, w.dx, w.x.shape)];
+  if (w.gamma) grads.push(wrap(w.gi, w.dgamma, w.gamma.shape));
+  if (w.beta) grads.push(wrap(w.bi, w.dbeta, w.beta.shape));
+  return grads;
 }
 
 function backward([dy]: readonly (Tensor | null)[], op: BatchNormOp, request: GradientRequest): (Tensor | null)[] {
-  const { layout, training } = op.attrs;
-  const x = op.inputs[0];
-  const [gi, bi] = affineIndices(op.attrs);
-  const gamma = gi >= 0 ? op.inputs[gi] : null;
-  const beta = bi >= 0 ? op.inputs[bi] : null;
-  // A gradient arriving in another dtype (mixed-precision graphs) is converted to x's.
-  const dyData = convertData(dy!.data, x.dtype);
-  const dx = destination(request, 0, x, x.size);
-  const dgamma = gamma ? destination(request, gi, x, layout.channels) : null;
-  const dbeta = beta ? destination(request, bi, x, layout.channels) : null;
-  batchNormBackwardInto(dyData, x.data, layout, gamma?.data ?? null, op.saved, training, dx, dgamma, dbeta);
-  const grads: (Tensor | null)[] = [result(request, 0, dx, x.shape)];
-  if (gamma) grads.push(result(request, gi, dgamma, gamma.shape));
-  if (beta) grads.push(result(request, bi, dbeta, beta.shape));
-  return grads;
+  const w = prepare(dy!, op, request);
+  batchNormBackwardInto(w.dy, w.x.data, op.attrs.layout, w.gamma?.data ?? null, op.saved, op.attrs.training, w.dx, w.dgamma, w.dbeta);
+  return gradients(w, request);
 }
 
 /**
@@ -59,14 +74,8 @@ function ghostBackward([dy]: readonly (Tensor | null)[], op: BatchNormOp, reques
   const { layout: slab, groups } = op.attrs;
   const { channels } = slab;
   const span = slab.outer * channels * slab.inner;
-  const x = op.inputs[0];
-  const [gi, bi] = affineIndices(op.attrs);
-  const gamma = gi >= 0 ? op.inputs[gi] : null;
-  const beta = bi >= 0 ? op.inputs[bi] : null;
-  const dyData = convertData(dy!.data, x.dtype);
-  const dx = destination(request, 0, x, x.size);
-  const dgamma = gamma ? destination(request, gi, x, channels) : null;
-  const dbeta = beta ? destination(request, bi, x, channels) : null;
+  const w = prepare(dy!, op, request);
+  const { x, dx, dgamma, dbeta } = w;
   dgamma?.fill(0);
   dbeta?.fill(0);
   const dgPart = allocate(x.dtype, channels);
@@ -75,22 +84,19 @@ function ghostBackward([dy]: readonly (Tensor | null)[], op: BatchNormOp, reques
   const { mean, invStd } = op.saved;
   for (let g = 0; g < groups; g++) {
     const saved = { mean: part(mean, g, channels), invStd: part(invStd, g, channels) };
-    batchNormBackwardInto(part(dyData, g, span), part(x.data, g, span), slab, gamma?.data ?? null, saved, true,
+    batchNormBackwardInto(part(w.dy, g, span), part(x.data, g, span), slab, w.gamma?.data ?? null, saved, true,
       dx && part(dx, g, span), dgPart, dbPart);
     for (let c = 0; c < channels; c++) {
       if (dgamma) dgamma[c] += dgPart[c];
       if (dbeta) dbeta[c] += dbPart[c];
     }
   }
-  const grads: (Tensor | null)[] = [result(request, 0, dx, x.shape)];
-  if (gamma) grads.push(result(request, gi, dgamma, gamma.shape));
-  if (beta) grads.push(result(request, bi, dbeta, beta.shape));
-  return grads;
+  return gradients(w, request);
 }
 
-const gradients: GradientConfig<BatchNormSaved, BatchNormAttrs>[] = [
+const configs: GradientConfig<BatchNormSaved, BatchNormAttrs>[] = [
   { opName: 'BatchNormTrain', backward },
   { opName: 'BatchNormInfer', backward },
   { opName: 'GhostBatchNormTrain', backward: ghostBackward },
 ];
-for (const config of gradients) registerGradient(config);
+for (const config of configs) registerGradient(config);

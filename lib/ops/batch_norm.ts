@@ -63,9 +63,7 @@ export function batchNormTrainOp(
   if (scratch !== undefined && !recording) {
     ({ mean, variance, invStd } = scratch);
   } else {
-    mean = allocate(x.dtype, channels);
-    variance = allocate(x.dtype, channels);
-    invStd = allocate(x.dtype, channels);
+    ({ mean, variance, invStd } = statsBuffers(x, channels));
   }
   native.batchNormTrain(x.data, outer, channels, inner, gamma?.data ?? null, beta?.data ?? null, epsilon, y, mean, variance, invStd);
   const result = written(out, y, x);
@@ -196,20 +194,12 @@ function clamp(v: number, lo: number, hi: number): number {
  * @example
  * const { y, mean, variance } = await batchNormTrainAsync(x, layout, gamma, beta, 1e-3);
  */
-export async function batchNormTrainAsync(
-  x: Tensor,
-  layout: ChannelLayout,
-  gamma: Tensor | null,
-  beta: Tensor | null,
-  epsilon: number,
-): Promise<BatchNormTrainResult> {
+export async function batchNormTrainAsync(x: Tensor, layout: ChannelLayout, gamma: Tensor | null, beta: Tensor | null, epsilon: number): Promise<BatchNormTrainResult> {
   const { outer, channels, inner } = layout;
   const gd = gamma ? gamma.data.slice() : null;
   const bd = beta ? beta.data.slice() : null;
   const y = allocate(x.dtype, x.size);
-  const mean = allocate(x.dtype, channels);
-  const variance = allocate(x.dtype, channels);
-  const invStd = allocate(x.dtype, channels);
+  const { mean, variance, invStd } = statsBuffers(x, channels);
   await native.batchNormTrainAsync(x.data, outer, channels, inner, gd, bd, epsilon, y, mean, variance, invStd);
   return { y: new Tensor(y, x.shape), mean, variance, invStd };
 }
@@ -230,21 +220,18 @@ export async function batchNormTrainAsync(
  * @example
  * const y = await batchNormInferAsync(x, layout, gamma, beta, movingMean, movingVariance, 1e-3);
  */
-export async function batchNormInferAsync(
-  x: Tensor,
-  layout: ChannelLayout,
-  gamma: Tensor | null,
-  beta: Tensor | null,
-  mean: FloatArray,
-  variance: FloatArray,
-  epsilon: number,
-): Promise<Tensor> {
+export async function batchNormInferAsync(x: Tensor, layout: ChannelLayout, gamma: Tensor | null, beta: Tensor | null, mean: FloatArray, variance: FloatArray, epsilon: number): Promise<Tensor> {
   const { outer, channels, inner } = layout;
   const gd = gamma ? gamma.data.slice() : null;
   const bd = beta ? beta.data.slice() : null;
   const y = allocate(x.dtype, x.size);
   await native.batchNormInferAsync(x.data, outer, channels, inner, gd, bd, mean.slice(), variance.slice(), epsilon, y);
   return new Tensor(y, x.shape);
+}
+
+/** Fresh per-channel mean, variance and invStd buffers in x's dtype. */
+function statsBuffers(x: Tensor, channels: number): BatchNormStatsScratch {
+  return { mean: allocate(x.dtype, channels), variance: allocate(x.dtype, channels), invStd: allocate(x.dtype, channels) };
 }
 
 /**
@@ -349,9 +336,7 @@ export function ghostBatchNormTrainOp(
   const { outer, channels, inner } = slab;
   const span = outer * channels * inner;
   const y = allocate(x.dtype, x.size);
-  const mean = allocate(x.dtype, groups * channels);
-  const variance = allocate(x.dtype, groups * channels);
-  const invStd = allocate(x.dtype, groups * channels);
+  const { mean, variance, invStd } = statsBuffers(x, groups * channels);
   const part = (a: FloatArray, g: number, n: number) => a.subarray(g * n, (g + 1) * n);
   for (let g = 0; g < groups; g++) {
     native.batchNormTrain(part(x.data, g, span), outer, channels, inner, gamma?.data ?? null, beta?.data ?? null, epsilon,

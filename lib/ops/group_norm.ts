@@ -96,12 +96,8 @@ export function groupNormOp(x: Tensor, axis: number, groups: number, gamma: Tens
   }
   const data = perm ? transposeRaw(x, perm).data : x.data;
   const { xhat, mean, invStd } = normalizeRows(data, layout, epsilon);
-  const gd = gamma?.data;
-  const bd = beta?.data;
-  const out = unpermute(groupAffine(xhat, groups, perGroup, spatial, gd ?? null, bd ?? null), shape, perm);
-
-  const saved: RowNormSaved = { data, mean, invStd };
-  recordOp('GroupNorm', inputs, [out], saved, attrs);
+  const out = unpermute(groupAffine(xhat, groups, perGroup, spatial, gamma?.data ?? null, beta?.data ?? null), shape, perm);
+  recordOp('GroupNorm', inputs, [out], { data, mean, invStd } satisfies RowNormSaved, attrs);
   return out;
 }
 

@@ -156,12 +156,8 @@ export function layerNormOp(
   }
   const data = perm ? transposeRaw(x, perm).data : x.data;
   const { xhat, mean, invStd } = normalizeRows(data, layout, epsilon);
-  const gd = gamma?.data;
-  const bd = beta?.data;
-  const out = unpermute(layerAffine(xhat, data, layout, invStd, gd ?? null, bd ?? null, rmsScaling), x.shape, perm);
-
-  const saved: RowNormSaved = { data, mean, invStd };
-  recordOp('LayerNorm', inputs, [out], saved, attrs);
+  const out = unpermute(layerAffine(xhat, data, layout, invStd, gamma?.data ?? null, beta?.data ?? null, rmsScaling), x.shape, perm);
+  recordOp('LayerNorm', inputs, [out], { data, mean, invStd } satisfies RowNormSaved, attrs);
   return out;
 }
 
@@ -180,14 +176,7 @@ export function layerNormOp(
  * @example
  * const y = await layerNormAsync(x, [1], gamma.read(), beta.read(), 1e-3);
  */
-export async function layerNormAsync(
-  x: Tensor,
-  axes: readonly number[],
-  gamma: Tensor | null,
-  beta: Tensor | null,
-  epsilon: number,
-  rmsScaling = false,
-): Promise<Tensor> {
+export async function layerNormAsync(x: Tensor, axes: readonly number[], gamma: Tensor | null, beta: Tensor | null, epsilon: number, rmsScaling = false): Promise<Tensor> {
   const { perm, layout } = layerNormView(x.shape, axes);
   if (x.size === 0) return new Tensor(allocate(x.dtype, 0), x.shape);
   const gd = gamma ? gamma.data.slice() : null;

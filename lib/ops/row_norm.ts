@@ -17,6 +17,12 @@ export interface RowStats {
   invStd: FloatArray;
 }
 
+/** Fresh xhat and per-row statistics buffers in `data`'s dtype. */
+function forwardBuffers(data: FloatArray, rows: number): { xhat: FloatArray; mean: FloatArray; variance: FloatArray; invStd: FloatArray } {
+  const dtype = dtypeOf(data)!;
+  return { xhat: allocate(dtype, data.length), mean: allocate(dtype, rows), variance: allocate(dtype, rows), invStd: allocate(dtype, rows) };
+}
+
 /**
  * Native training forward without gamma/beta: xhat and the per-channel (per
  * row) statistics of `data` viewed as `layout` (every dimension >= 1).
@@ -28,12 +34,8 @@ export interface RowStats {
  * const { xhat, mean, invStd } = normalizeRows(new Float64Array([1, 2, 3, 4]), { outer: 1, channels: 2, inner: 2 }, 1e-3);
  */
 export function normalizeRows(data: FloatArray, layout: ChannelLayout, epsilon: number): RowStats & { xhat: FloatArray } {
-  const dtype = dtypeOf(data)!;
   const { outer, channels, inner } = layout;
-  const xhat = allocate(dtype, data.length);
-  const mean = allocate(dtype, channels);
-  const variance = allocate(dtype, channels);
-  const invStd = allocate(dtype, channels);
+  const { xhat, mean, variance, invStd } = forwardBuffers(data, channels);
   native.batchNormTrain(data, outer, channels, inner, null, null, epsilon, xhat, mean, variance, invStd);
   return { xhat, mean, invStd };
 }
@@ -69,12 +71,8 @@ export function normalizeRowsBackward(g: FloatArray, data: FloatArray, layout: C
  * const { xhat, invStd } = await normalizeRowsAsync(x.data.slice(), layout, 1e-3);
  */
 export async function normalizeRowsAsync(data: FloatArray, layout: ChannelLayout, epsilon: number): Promise<RowStats & { xhat: FloatArray }> {
-  const dtype = dtypeOf(data)!;
   const { outer, channels, inner } = layout;
-  const xhat = allocate(dtype, data.length);
-  const mean = allocate(dtype, channels);
-  const variance = allocate(dtype, channels);
-  const invStd = allocate(dtype, channels);
+  const { xhat, mean, variance, invStd } = forwardBuffers(data, channels);
   await native.batchNormTrainAsync(data, outer, channels, inner, null, null, epsilon, xhat, mean, variance, invStd);
   return { xhat, mean, invStd };
 }
