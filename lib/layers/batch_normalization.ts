@@ -359,7 +359,7 @@ export class BatchNormalization extends AffineLayer {
     return y;
   }
 
-  /** Native async kernels for the plain paths; renorm, ghost batches and masks run synchronously. */
+  /** The async ops (native kernels on the libuv pool) for the plain paths; renorm, ghost batches and masks run synchronously. */
   protected override async callAsync(x: Tensor, options: BatchNormalizationApplyOptions): Promise<Tensor> {
     const api = `${this.constructor.name}.applyAsync`;
     const training = (options.training ?? false) && this.trainable;

@@ -2,7 +2,8 @@
  * The batch-norm ops on the native kernels: training (batch statistics),
  * inference (given statistics), ghost batches, batch renormalization, and
  * async twins of the plain forwards. Arguments arrive validated (by the
- * layer or `nk.kernels`). Their gradients are in lib/gradients/batch_norm_grad.ts.
+ * layer or the kernel API, `nk.kernels`). Their gradients are in
+ * lib/gradients/batch_norm_grad.ts.
  */
 import { allocate, type FloatArray } from '../core/dtype.js';
 import type { ChannelLayout } from '../core/layout.js';
@@ -32,7 +33,7 @@ export interface BatchNormStatsScratch {
 /**
  * Differentiable batch normalization with batch statistics over the
  * [outer, channels, inner] view of `x`. Arguments are already validated by
- * the caller (the layer or `nk.kernels`): same dtype, `gamma`/`beta` of
+ * the caller (the layer or the kernel API): same dtype, `gamma`/`beta` of
  * `channels` values or null (1 / 0), at least two values per channel.
  *
  * The gradient flows through the batch statistics:

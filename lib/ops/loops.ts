@@ -100,7 +100,7 @@ function binaryRun(op: BinaryLoop, out: FloatArray, o: number, a: FloatArray, ai
 }
 
 /** Binary op without recording; shapes must broadcast (checked by the caller). */
-export function binaryLoop(op: BinaryLoop, a: Tensor, b: Tensor, shape: readonly number[], dtype: DType): Tensor {
+function binaryLoop(op: BinaryLoop, a: Tensor, b: Tensor, shape: readonly number[], dtype: DType): Tensor {
   const size = shape.reduce((p, d) => p * d, 1);
   const out = allocate(dtype, size);
   if (size === 0) return new Tensor(out, shape);
@@ -119,6 +119,14 @@ export function binary(op: BinaryLoop, a: Tensor, b: Tensor, api = 'binary'): Te
   return binaryLoop(op, a, b, broadcastShapes(a.shape, b.shape, api), promote(a.dtype, b.dtype));
 }
 
+/**
+ * A unary op over every element of `x`, in x's dtype; no recording.
+ * @param op which loop
+ * @param x input
+ * @returns a new tensor of x's shape
+ * @example
+ * unaryLoop(UnaryLoop.Neg, dy);
+ */
 export function unaryLoop(op: UnaryLoop, x: Tensor): Tensor {
   const a = x.data;
   const n = a.length;
