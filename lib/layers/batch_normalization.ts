@@ -14,7 +14,7 @@ import {
 } from '../ops/batch_norm.js';
 import { add, mul, sqrt, square, sub, div } from '../ops/elementwise.js';
 import { sum } from '../ops/reduction.js';
-import { reshape, transpose } from '../ops/shape.js';
+import { inversePerm, reshape, transpose } from '../ops/shape.js';
 import { Tensor, toTensor, type TensorLike } from '../core/tensor.js';
 import type { Variable } from '../core/variable.js';
 import { AffineLayer, type AffineConfig, type AffineOptions } from './affine.js';
@@ -204,7 +204,7 @@ export class BatchNormalization extends AffineLayer {
     if (!axesAreAdjacent(this.axes)) {
       const others = inputShape.map((_, d) => d).filter((d) => !this.axes.includes(d));
       this.perm = [...others, ...this.axes];
-      this.invPerm = this.perm.map((_, d) => this.perm!.indexOf(d));
+      this.invPerm = inversePerm(this.perm);
     }
     const paramShape = this.axes.map((a) => inputShape[a]);
     this.addAffineWeights(paramShape);
