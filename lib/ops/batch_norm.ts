@@ -60,12 +60,7 @@ export function batchNormTrainOp(
   const { outer, channels, inner } = layout;
   const recording = isRecording();
   const y = out ? out.data : allocate(x.dtype, x.size);
-  let mean: FloatArray, variance: FloatArray, invStd: FloatArray;
-  if (scratch !== undefined && !recording) {
-    ({ mean, variance, invStd } = scratch);
-  } else {
-    ({ mean, variance, invStd } = statsBuffers(x, channels));
-  }
+  const { mean, variance, invStd } = scratch !== undefined && !recording ? scratch : statsBuffers(x, channels);
   native.batchNormTrain(x.data, outer, channels, inner, gamma?.data ?? null, beta?.data ?? null, epsilon, y, mean, variance, invStd);
   const result = written(out, y, x);
   if (recording) recordBackward('BatchNormTrain', x, layout, gamma, beta, result, { mean, invStd }, true);
