@@ -1,5 +1,6 @@
 /** Shared float64 references and utilities for the tests. */
 import { expect } from 'vitest';
+import * as nk from '../lib/index.js';
 
 /** Deterministic pseudo-random numbers (mulberry32) so tests never flake. */
 export function rng(seed: number): () => number {
@@ -20,6 +21,24 @@ export function uniform(n: number, seed: number, lo = -1, hi = 1): Float64Array 
   for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * r();
   return out;
 }
+
+/** `n` float32 values uniform in [lo, hi) (float64 draws, rounded). */
+export function uniform32(n: number, seed: number, lo: number, hi: number): Float32Array {
+  return Float32Array.from(uniform(n, seed, lo, hi));
+}
+
+/** A tensor of `shape` with values uniform in [lo, hi) (default [-1, 2), float64). */
+export function uniformTensor(shape: number[], seed: number, lo = -1, hi = 2, dtype: nk.DType = 'float64'): nk.Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const v = uniform(n, seed, lo, hi);
+  return nk.tensor(dtype === 'float64' ? v : Float32Array.from(v), shape, dtype);
+}
+
+/** The values of a tensor or a variable, as a plain array. */
+export const values = (v: nk.Variable | nk.Tensor): number[] => Array.from(v instanceof nk.Tensor ? v.data : v.read().data);
+
+/** A seeded RandomUniform initializer over [lo, hi). */
+export const randomInit = (seed: number, lo: number, hi: number) => new nk.initializers.RandomUniform({ minval: lo, maxval: hi, seed });
 
 /** Float64 per-channel mean and biased variance over the [outer, C, inner] view (two-pass). */
 export function refStats(x: ArrayLike<number>, outer: number, channels: number, inner: number): { mean: Float64Array; variance: Float64Array } {

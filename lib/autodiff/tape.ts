@@ -1,20 +1,14 @@
 import { allocate } from '../core/dtype.js';
 import { describe, rangeError, typeError, NormkitRangeError } from '../core/errors.js';
 import { Tensor, type TensorSource } from '../core/tensor.js';
+import { getGradient, type RecordedOp } from './registry.js';
+// Every gradient registers itself on import; importing them here means a tape
+// finds the gradient of any op it recorded, whichever module a program loaded first.
+import '../gradients/index.js';
 
-/**
- * Gradient of an op's outputs to its inputs. Receives one upstream gradient
- * per output (null where nothing flows back) and returns one gradient per
- * input, shaped like that input, or null where the input gets none.
- */
-export type BackwardFn = (dys: (Tensor | null)[]) => (Tensor | null)[];
-
-interface TapeNode {
-  name: string;
-  inputs: Tensor[];
+/** A recorded op and the versions its inputs had when it ran. */
+interface TapeNode extends RecordedOp {
   inputVersions: number[];
-  outputs: Tensor[];
-  backward: BackwardFn;
 }
 
 /** What a variable must offer the tape (implemented by `Variable`). */
@@ -163,13 +157,18 @@ export class GradientTape {
         node.inputs.forEach((input, i) => {
           if (input.version !== node.inputVersions[i]) {
             throw new NormkitRangeError(
-              `${api}: expected the inputs of op '${node.name}' to be unchanged since they were recorded, ` +
+              `${api}: expected the inputs of op '${node.opName}' to be unchanged since they were recorded, ` +
                 `got input ${i} (${describe(input)}) modified in place; compute gradients before updating variables`,
               'ERR_NORMKIT_INVALID_STATE',
             );
           }
         });
-        const dxs = node.backward(dys);
+        const gradient = getGradient(node.opName);
+        if (gradient === undefined) {
+          throw new NormkitRangeError(`${api}: expected a registered gradient for op '${node.opName}', got none`, 'ERR_NORMKIT_INVALID_STATE');
+        }
+        const needed = node.inputs.map((input) => this.tracked.has(input.id));
+        const dxs = gradient.backward(dys, node, { needed });
         node.inputs.forEach((input, i) => {
           const dx = dxs[i];
           if (dx === null || dx === undefined || !this.tracked.has(input.id)) return;
@@ -249,11 +248,20 @@ export function isRecording(): boolean {
 
 /**
  * Records an op on every active tape that tracks one of its inputs. Ops call
- * this after computing their outputs; `backward` must not modify its inputs.
+ * this after computing their outputs; the tape later runs the gradient
+ * registered under `opName` (lib/autodiff/registry.ts) with this record.
+ * `saved` and `attrs` are kept as given: the op must not modify them later.
+ * @param opName name of the registered gradient
+ * @param inputs the op's tensor inputs, in the order its gradient returns them
+ * @param outputs the op's outputs
+ * @param saved buffers the backward reads (or null)
+ * @param attrs plain parameters of the op (or null)
+ * @example
+ * recordOp('Mul', [a, b], [out], null, null);
  */
-export function recordOp(name: string, inputs: Tensor[], outputs: Tensor[], backward: BackwardFn): void {
+export function recordOp(opName: string, inputs: Tensor[], outputs: Tensor[], saved: unknown, attrs: unknown): void {
   if (!isRecording()) return;
-  GradientTape._offer({ name, inputs, inputVersions: inputs.map((t) => t.version), outputs, backward });
+  GradientTape._offer({ opName, inputs, inputVersions: inputs.map((t) => t.version), outputs, saved, attrs });
 }
 
 /** Tells active tapes that `variable` was read as `value` (auto-watching). */

@@ -52,6 +52,33 @@ export function dtypeOf(data: unknown): DType | undefined {
   return undefined;
 }
 
+/**
+ * A copy of `data` in `dtype` (float64 to float32 rounds to nearest).
+ * @param data values to copy
+ * @param dtype element type of the copy
+ * @returns a new buffer of the same length
+ * @example
+ * copyAs(new Float64Array([0.1]), 'float32'); // Float32Array [0.10000000149011612]
+ */
+export function copyAs(data: ArrayLike<number>, dtype: DType): FloatArray {
+  const out = allocate(dtype, data.length);
+  out.set(data);
+  return out;
+}
+
+/**
+ * `data` in `dtype`: `data` itself when it already has that dtype, else a
+ * converted copy ({@link copyAs}).
+ * @param data values to read
+ * @param dtype wanted element type
+ * @returns `data` or a copy
+ * @example
+ * convertData(dy.data, x.dtype); // an upstream gradient in x's dtype
+ */
+export function convertData(data: FloatArray, dtype: DType): FloatArray {
+  return dtypeOf(data) === dtype ? data : copyAs(data, dtype);
+}
+
 /** Result dtype of combining two dtypes (float64 wins, as NumPy promotes). */
 export function promote(a: DType, b: DType): DType {
   return a === 'float64' || b === 'float64' ? 'float64' : 'float32';

@@ -27,6 +27,7 @@
  */
 import type { FloatArray } from './dtype.js';
 import { NormkitRangeError } from './errors.js';
+import { rowMajorStrides } from './layout.js';
 
 /** Options of {@link formatArray} (the parameters of NumPy's `array2string`). */
 export interface FormatOptions {
@@ -263,17 +264,6 @@ function formatValue(v: number, layout: FloatLayout, float32: boolean): string {
   return `${int.padStart(layout.padLeft)}.${frac.padEnd(layout.padRight)}`;
 }
 
-/** Strides of a row-major shape. */
-function stridesOf(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    strides[d] = s;
-    s *= shape[d];
-  }
-  return strides;
-}
-
 /** Indices shown along an axis of length `n`: all, or the edges when summarizing. */
 function shownIndices(n: number, summarize: boolean, edgeItems: number): { lead: number[]; trail: number[]; gap: boolean } {
   const all = Array.from({ length: n }, (_, i) => i);
@@ -285,7 +275,7 @@ function shownIndices(n: number, summarize: boolean, edgeItems: number): { lead:
 
 /** The values that will be printed (NumPy's `_leading_trailing`), flattened. */
 function shownValues(data: FloatArray, shape: readonly number[], summarize: boolean, edgeItems: number): number[] {
-  const strides = stridesOf(shape);
+  const strides = rowMajorStrides(shape);
   const out: number[] = [];
   const walk = (dim: number, offset: number): void => {
     if (dim === shape.length) {
@@ -338,7 +328,7 @@ export function formatArray(data: FloatArray, shape: readonly number[], options:
   const float32 = data instanceof Float32Array;
   const summarize = size > threshold;
   const layout = chooseLayout(shownValues(data, shape, summarize, edgeItems), float32);
-  const strides = stridesOf(shape);
+  const strides = rowMajorStrides(shape);
   const rank = shape.length;
   const sepTrimmed = separator.trimEnd();
 

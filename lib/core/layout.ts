@@ -54,3 +54,20 @@ export function channelLayout(shape: readonly number[], axes: readonly number[])
   }
   return { outer, channels, inner };
 }
+
+/**
+ * Strides, in elements, of a contiguous row-major tensor of `shape`.
+ * @param shape dimensions
+ * @returns strides[d] = product of shape[d + 1 ..]
+ * @example
+ * rowMajorStrides([2, 3, 4]); // [12, 4, 1]
+ */
+export function rowMajorStrides(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    strides[d] = s;
+    s *= shape[d];
+  }
+  return strides;
+}

@@ -1,12 +1,20 @@
-import { allocate, dtypeOf, type FloatArray } from '../core/dtype.js';
+import { dtypeOf } from '../core/dtype.js';
 import { describe, rangeError, typeError } from '../core/errors.js';
 import { getInitializer, type Initializer, type InitializerConfig, type InitializerIdentifier } from '../weights/initializers.js';
 import { axesAreAdjacent, channelLayout, resolveAxes } from '../core/layout.js';
-import { native } from '../native.js';
-import { batchNormInferOp, batchNormTrainOp, ghostBatchNormTrainOp, type BatchNormStatsScratch } from '../ops/batch_norm.js';
+import {
+  batchNormInferAsync,
+  batchNormInferOp,
+  batchNormTrainAsync,
+  batchNormTrainOp,
+  batchRenormTrainOp,
+  ghostBatchNormTrainOp,
+  type BatchNormStatsScratch,
+  type RenormClipping,
+} from '../ops/batch_norm.js';
 import { add, mul, sqrt, square, sub, div } from '../ops/elementwise.js';
 import { sum } from '../ops/reduction.js';
-import { reshape, transpose } from '../ops/shape.js';
+import { inversePerm, reshape, transpose } from '../ops/shape.js';
 import { Tensor, toTensor, type TensorLike } from '../core/tensor.js';
 import type { Variable } from '../core/variable.js';
 import { AffineLayer, type AffineConfig, type AffineOptions } from './affine.js';
@@ -16,15 +24,7 @@ import { registerLayer } from './registry.js';
 /** How the batch variance enters `moving_variance`. */
 export type MovingVarianceCorrection = 'unbiased' | 'biased';
 
-/** Limits of batch renormalization's corrections (absent keys: unbounded). */
-export interface RenormClipping {
-  /** Upper bound of r (>= 1). */
-  rmax?: number;
-  /** Lower bound of r (in (0, 1], <= rmax). */
-  rmin?: number;
-  /** Bound of |d| (>= 0). */
-  dmax?: number;
-}
+export type { RenormClipping };
 
 /** Arguments of {@link BatchNormalization}; defaults are Keras'. */
 export interface BatchNormalizationOptions extends AffineOptions {
@@ -204,7 +204,7 @@ export class BatchNormalization extends AffineLayer {
     if (!axesAreAdjacent(this.axes)) {
       const others = inputShape.map((_, d) => d).filter((d) => !this.axes.includes(d));
       this.perm = [...others, ...this.axes];
-      this.invPerm = this.perm.map((_, d) => this.perm!.indexOf(d));
+      this.invPerm = inversePerm(this.perm);
     }
     const paramShape = this.axes.map((a) => inputShape[a]);
     this.addAffineWeights(paramShape);
@@ -280,42 +280,17 @@ export class BatchNormalization extends AffineLayer {
   }
 
   /**
-   * Batch renormalization: with the batch's sigma = sqrt(var + eps) and the
-   * renorm statistics (mu_r, sigma_r), r = clip(sigma / sigma_r) and
-   * d = clip((mean - mu_r) / sigma_r) are constants for the gradient (stop
-   * gradient), and y = gamma * (xhat * r + d) + beta
-   *                  = xhat * (gamma * r) + (gamma * d + beta).
-   * So the native op runs with gamma' = gamma * r and beta' = gamma * d + beta,
-   * built with differentiable ops from the variables: the tape's chain rule
-   * gives dgamma = r * sum(dy * xhat) + d * sum(dy). The renorm statistics
-   * move with renormMomentum; the moving statistics as without renorm.
+   * Batch renormalization (the op, batchRenormTrainOp, derives r and d from
+   * the batch and renorm statistics). The renorm statistics move with
+   * renormMomentum; the moving statistics as without renorm.
    */
   private renormTrain(x: Tensor, layout: ReturnType<typeof channelLayout>, gamma: Tensor | null, beta: Tensor | null, n: number, out?: Tensor): Tensor {
-    const C = layout.channels;
-    const mean = allocate(x.dtype, C);
-    const variance = allocate(x.dtype, C);
-    native.channelStats(x.data, layout.outer, C, layout.inner, mean, variance);
     const rm = this.renormMean!._storage();
     const rs = this.renormStddev!._storage();
-    const clip = this.renormClipping ?? {};
-    const r = allocate(x.dtype, C);
-    const d = allocate(x.dtype, C);
-    const stddev = new Float64Array(C);
-    for (let c = 0; c < C; c++) {
-      stddev[c] = Math.sqrt(variance[c] + this.epsilon);
-      const sr = Math.max(rs.data[c], Math.sqrt(this.epsilon));
-      r[c] = clamp(stddev[c] / sr, clip.rmin ?? -Infinity, clip.rmax ?? Infinity);
-      d[c] = clamp((mean[c] - rm.data[c]) / sr, -(clip.dmax ?? Infinity), clip.dmax ?? Infinity);
-    }
-    const shape = gamma?.shape ?? this.movingMean!.shape;
-    const rT = new Tensor(r, shape);
-    const dT = new Tensor(d, shape);
-    const gammaEff = gamma ? mul(gamma, rT) : rT;
-    const betaEff = gamma ? (beta ? add(mul(gamma, dT), beta) : mul(gamma, dT)) : beta ? add(dT, beta) : dT;
-    const { y, mean: bm, variance: bv } = batchNormTrainOp(x, layout, gammaEff, betaEff, this.epsilon, out);
+    const { y, mean: bm, variance: bv, stddev } = batchRenormTrainOp(x, layout, gamma, beta, this.epsilon, rm.data, rs.data, this.renormClipping ?? {}, out);
     this.updateMovingStats(bm, bv, n);
     const decay = 1 - this.renormMomentum;
-    for (let c = 0; c < C; c++) {
+    for (let c = 0; c < layout.channels; c++) {
       rm.data[c] -= (rm.data[c] - bm[c]) * decay;
       rs.data[c] -= (rs.data[c] - stddev[c]) * decay;
     }
@@ -384,32 +359,24 @@ export class BatchNormalization extends AffineLayer {
     return y;
   }
 
-  /** Native async kernels for the plain paths; renorm, ghost batches and masks run synchronously. */
+  /** The async ops (native kernels on the libuv pool) for the plain paths; renorm, ghost batches and masks run synchronously. */
   protected override async callAsync(x: Tensor, options: BatchNormalizationApplyOptions): Promise<Tensor> {
     const api = `${this.constructor.name}.applyAsync`;
     const training = (options.training ?? false) && this.trainable;
     if (this.perm || options.mask !== undefined || options.out !== undefined || (training && (this.renorm || this.virtualBatchSize !== null))) {
       return this.call(x, options);
     }
-    const { outer, channels, inner } = channelLayout(x.shape, this.axes);
-    // Copies: an optimizer step or another call may change the variables while the kernel runs.
-    const gamma = this.gamma ? this.gamma.read().data.slice() : null;
-    const beta = this.beta ? this.beta.read().data.slice() : null;
-    const y = allocate(x.dtype, x.size);
+    const layout = channelLayout(x.shape, this.axes);
+    const gamma = this.gamma ? this.gamma.read() : null;
+    const beta = this.beta ? this.beta.read() : null;
     if (!training) {
-      const mm = this.movingMean!._storage().data.slice();
-      const mv = this.movingVariance!._storage().data.slice();
-      await native.batchNormInferAsync(x.data, outer, channels, inner, gamma, beta, mm, mv, this.epsilon, y);
-      return new Tensor(y, x.shape);
+      return batchNormInferAsync(x, layout, gamma, beta, this.movingMean!._storage().data, this.movingVariance!._storage().data, this.epsilon);
     }
-    const n = outer * inner;
+    const n = layout.outer * layout.inner;
     this.checkCount(n, x, api);
-    const mean: FloatArray = allocate(x.dtype, channels);
-    const variance: FloatArray = allocate(x.dtype, channels);
-    const invStd: FloatArray = allocate(x.dtype, channels);
-    await native.batchNormTrainAsync(x.data, outer, channels, inner, gamma, beta, this.epsilon, y, mean, variance, invStd);
+    const { y, mean, variance } = await batchNormTrainAsync(x, layout, gamma, beta, this.epsilon);
     this.updateMovingStats(mean, variance, n);
-    return new Tensor(y, x.shape);
+    return y;
   }
 
   override getConfig(): BatchNormalizationConfig {
@@ -456,10 +423,6 @@ function copyInto(y: Tensor, out: Tensor | undefined): Tensor {
 
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from }, (_, i) => from + i);
-}
-
-function clamp(v: number, lo: number, hi: number): number {
-  return Math.min(Math.max(v, lo), hi);
 }
 
 function checkUnit(v: unknown, api: string, param: string): number {

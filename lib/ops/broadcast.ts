@@ -3,7 +3,7 @@
  * that visits a broadcast result in contiguous runs, and the reverse
  * operation every broadcasting op's gradient needs (sum back to a shape).
  */
-import { allocate, type DType, type FloatArray } from '../core/dtype.js';
+import { allocate, convertData, type DType } from '../core/dtype.js';
 import { rangeError } from '../core/errors.js';
 import { recordOp } from '../autodiff/tape.js';
 import { Tensor, toTensor, type TensorLike } from '../core/tensor.js';
@@ -220,8 +220,7 @@ export function sumToShape(x: Tensor, shape: readonly number[], dtype: DType = x
       for (let i = 0; i < n; i++, j++) acc[k + i] += src[j];
     }
   });
-  const out: FloatArray = dtype === 'float64' ? acc : Float32Array.from(acc);
-  return new Tensor(out, shape);
+  return new Tensor(convertData(acc, dtype), shape);
 }
 
 /**
@@ -247,6 +246,6 @@ export function broadcastTo(x: TensorLike, shape: readonly number[]): Tensor {
     throw rangeError(api, `a shape that ${shapeText(t.shape)} broadcasts to`, shapeText(target), true, 'ERR_NORMKIT_SHAPE_MISMATCH');
   }
   const out = broadcastRaw(t, target);
-  recordOp('BroadcastTo', [t], [out], ([dy]) => [dy === null ? null : sumToShape(dy, t.shape)]);
+  recordOp('BroadcastTo', [t], [out], null, null);
   return out;
 }

@@ -1,7 +1,7 @@
 /**
  * Conversion between the two floating dtypes.
  */
-import { allocate, isDType, type DType } from '../core/dtype.js';
+import { copyAs, isDType, type DType } from '../core/dtype.js';
 import { typeError } from '../core/errors.js';
 import { recordOp } from '../autodiff/tape.js';
 import { Tensor, toTensor, type TensorLike } from '../core/tensor.js';
@@ -9,7 +9,8 @@ import { Tensor, toTensor, type TensorLike } from '../core/tensor.js';
 /**
  * The values of `x` in another dtype (float64 to float32 rounds to nearest).
  * Casting to the dtype `x` already has returns `x` itself, as TensorFlow
- * does. Differentiable: the gradient is cast back to the input's dtype.
+ * does. Differentiable: the gradient is cast back to the input's dtype
+ * (lib/gradients/shape_grad.ts).
  *
  * @param x tensor, variable, number or nested array
  * @param dtype 'float32' or 'float64'
@@ -23,14 +24,7 @@ export function cast(x: TensorLike, dtype: DType): Tensor {
   if (!isDType(dtype)) throw typeError(api, `dtype 'float32' or 'float64'`, dtype);
   const t = toTensor(x, api, 'x');
   if (t.dtype === dtype) return t;
-  const out = allocate(dtype, t.size);
-  out.set(t.data);
-  const result = new Tensor(out, t.shape);
-  recordOp('Cast', [t], [result], ([dy]) => {
-    if (dy === null) return [null];
-    const g = allocate(t.dtype, dy.size);
-    g.set(dy.data);
-    return [new Tensor(g, t.shape)];
-  });
+  const result = new Tensor(copyAs(t.data, dtype), t.shape);
+  recordOp('Cast', [t], [result], null, null);
   return result;
 }

@@ -5,22 +5,38 @@
  * channels-first; one transpose for channels-last), `x` is [N, C, S] with S
  * the product of the other axes, and each (sample, group) pair is one
  * contiguous row of (C / groups) * S elements: the kernels' view
- * [outer = 1, channels = N * groups, inner = (C / groups) * S]. The native
- * training forward (gamma/beta null) gives xhat and the row statistics;
- * the per-channel gamma/beta are applied here, and the backward runs the
- * native batch-norm backward on `g = dy * gamma` as in layer normalization.
+ * [outer = 1, channels = N * groups, inner = (C / groups) * S]. Row
+ * normalization (./row_norm.ts) gives xhat and the row statistics; the
+ * per-channel gamma/beta are applied here, and the backward
+ * (lib/gradients/group_norm_grad.ts) runs the row-normalization backward on
+ * `g = dy * gamma` as in layer normalization.
  */
 import { allocate, type FloatArray } from '../core/dtype.js';
-import { native } from '../native.js';
+import type { ChannelLayout } from '../core/layout.js';
 import { recordOp } from '../autodiff/tape.js';
 import { Tensor } from '../core/tensor.js';
-import { dataAs, normalizeRows, normalizeRowsBackward, toTensorLike, unpermute } from './layer_norm.js';
-import { transposeRaw } from './shape.js';
+import type { RowNormSaved } from './layer_norm.js';
+import { normalizeRows, normalizeRowsAsync } from './row_norm.js';
+import { transposeRaw, unpermute } from './shape.js';
 
 /** [0, axis, the other axes in order], or null when the channel axis is already 1. */
 function groupPerm(rank: number, axis: number): number[] | null {
   if (axis === 1) return null;
   return [0, axis, ...Array.from({ length: rank }, (_, d) => d).filter((d) => d !== 0 && d !== axis)];
+}
+
+/** What {@link groupNormOp} records for its gradient. */
+export interface GroupNormAttrs {
+  /** The row view: outer 1, channels N * groups, inner (C / groups) * S. */
+  layout: ChannelLayout;
+  /** The permutation to [N, C, ...] (null: x read in place). */
+  perm: number[] | null;
+  groups: number;
+  /** Channels per group, and S (the product of the axes other than batch and channel). */
+  perGroup: number;
+  spatial: number;
+  hasGamma: boolean;
+  hasBeta: boolean;
 }
 
 /** Applies per-channel gamma/beta in place to rows of [perGroup, spatial] blocks (row r holds group r % groups). */
@@ -71,53 +87,17 @@ export function groupNormOp(x: Tensor, axis: number, groups: number, gamma: Tens
   const inputs = [x];
   if (gamma) inputs.push(gamma);
   if (beta) inputs.push(beta);
+  const layout = { outer: 1, channels: n * groups, inner: perGroup * spatial };
+  const attrs: GroupNormAttrs = { layout, perm, groups, perGroup, spatial, hasGamma: gamma !== null, hasBeta: beta !== null };
   if (x.size === 0) {
     const out = new Tensor(allocate(x.dtype, 0), shape);
-    recordOp('GroupNorm', inputs, [out], () => inputs.map((t) => new Tensor(allocate(t.dtype, t.size), t.shape)));
+    recordOp('GroupNorm', inputs, [out], null, attrs);
     return out;
   }
-  const rowLength = perGroup * spatial;
-  const rows = n * groups;
-  const layout = { outer: 1, channels: rows, inner: rowLength };
   const data = perm ? transposeRaw(x, perm).data : x.data;
-  const { xhat, ...stats } = normalizeRows(data, layout, epsilon);
-  const gd = gamma?.data;
-  const bd = beta?.data;
-  const out = unpermute(groupAffine(xhat, groups, perGroup, spatial, gd ?? null, bd ?? null), shape, perm);
-
-  recordOp('GroupNorm', inputs, [out], ([dy]) => {
-    const dyData = perm ? transposeRaw(new Tensor(dataAs(dy!, x), shape), perm).data : dataAs(dy!, x);
-    const dgamma = gamma ? new Float64Array(channels) : null;
-    const dbeta = beta ? new Float64Array(channels) : null;
-    const g = gd ? allocate(x.dtype, x.size) : dyData;
-    const { mean, invStd } = stats;
-    for (let r = 0; r < rows; r++) {
-      const c0 = (r % groups) * perGroup;
-      const m = mean[r];
-      const inv = invStd[r];
-      for (let cg = 0; cg < perGroup; cg++) {
-        const c = c0 + cg;
-        const scale = gd ? gd[c] : 1;
-        const base = r * rowLength + cg * spatial;
-        let sumDy = 0;
-        let sumDyXhat = 0;
-        for (let s = 0; s < spatial; s++) {
-          const k = base + s;
-          const d = dyData[k];
-          sumDy += d;
-          sumDyXhat += d * (data[k] - m) * inv;
-          if (gd) g[k] = d * scale;
-        }
-        if (dgamma) dgamma[c] += sumDyXhat;
-        if (dbeta) dbeta[c] += sumDy;
-      }
-    }
-    const { dx } = normalizeRowsBackward(g, data, layout, stats);
-    const grads: (Tensor | null)[] = [unpermute(dx, shape, perm)];
-    if (gamma) grads.push(toTensorLike(dgamma!, gamma.shape, gamma));
-    if (beta) grads.push(toTensorLike(dbeta!, beta.shape, beta));
-    return grads;
-  });
+  const { xhat, mean, invStd } = normalizeRows(data, layout, epsilon);
+  const out = unpermute(groupAffine(xhat, groups, perGroup, spatial, gamma?.data ?? null, beta?.data ?? null), shape, perm);
+  recordOp('GroupNorm', inputs, [out], { data, mean, invStd } satisfies RowNormSaved, attrs);
   return out;
 }
 
@@ -144,9 +124,6 @@ export async function groupNormAsync(x: Tensor, axis: number, groups: number, ga
   const gd = gamma ? gamma.data.slice() : null;
   const bd = beta ? beta.data.slice() : null;
   const data = perm ? transposeRaw(x, perm).data : x.data.slice();
-  const rows = shape[0] * groups;
-  const xhat = allocate(x.dtype, data.length);
-  const stat = () => allocate(x.dtype, rows);
-  await native.batchNormTrainAsync(data, 1, rows, perGroup * spatial, null, null, epsilon, xhat, stat(), stat(), stat());
+  const { xhat } = await normalizeRowsAsync(data, { outer: 1, channels: shape[0] * groups, inner: perGroup * spatial }, epsilon);
   return unpermute(groupAffine(xhat, groups, perGroup, spatial, gd, bd), shape, perm);
 }

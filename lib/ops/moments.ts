@@ -6,7 +6,7 @@
 import { allocate } from '../core/dtype.js';
 import { rangeError, typeError } from '../core/errors.js';
 import { native } from '../native.js';
-import { broadcastRaw, broadcastShapes, shapeText } from './broadcast.js';
+import { broadcastShapes, shapeText } from './broadcast.js';
 import { div, sub } from './elementwise.js';
 import { normalizeAxes } from './reduction.js';
 import { transposeRaw } from './shape.js';
@@ -41,6 +41,14 @@ export function normalize(x: TensorLike, mean: TensorLike, std: TensorLike): Ten
 export interface MomentsOptions {
   /** Keep the reduced axes as size 1, so the results broadcast against `x` (default false). */
   keepDims?: boolean;
+}
+
+/** What {@link moments} records for its gradient (lib/gradients/moments_grad.ts). */
+export interface MomentsAttrs {
+  /** The input's shape with the reduced axes set to 1. */
+  keptShape: number[];
+  /** Elements reduced into each statistic. */
+  count: number;
 }
 
 /** Result of {@link moments}. */
@@ -110,19 +118,6 @@ export function moments(x: TensorLike, axes?: number | readonly number[], option
   const outShape = keepDims ? keptShape : keptAxes.map((a) => t.shape[a]);
   const mean = new Tensor(meanData, outShape);
   const variance = new Tensor(varianceData, outShape);
-  recordOp('Moments', [t], [mean, variance], ([dMean, dVariance]) => {
-    const dx = allocate(t.dtype, t.size);
-    const xd = t.data;
-    if (dMean !== null) {
-      const g = broadcastRaw(new Tensor(dMean.data, keptShape), t.shape, 'float64').data;
-      for (let i = 0; i < dx.length; i++) dx[i] = g[i] / count;
-    }
-    if (dVariance !== null) {
-      const m = broadcastRaw(new Tensor(meanData, keptShape), t.shape, 'float64').data;
-      const g = broadcastRaw(new Tensor(dVariance.data, keptShape), t.shape, 'float64').data;
-      for (let i = 0; i < dx.length; i++) dx[i] += (2 * g[i] * (xd[i] - m[i])) / count;
-    }
-    return [new Tensor(dx, t.shape)];
-  });
+  recordOp('Moments', [t], [mean, variance], null, { keptShape, count } satisfies MomentsAttrs);
   return { mean, variance };
 }

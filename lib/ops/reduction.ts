@@ -2,13 +2,13 @@
  * Reductions over axes: sum, mean, max, min. Each takes `axis` as a number,
  * an array of numbers (negatives count from the end; `[]` reduces nothing)
  * or undefined (every axis), and `keepDims` to keep reduced axes as size 1.
- * All are differentiable.
+ * All are differentiable (gradients in lib/gradients/reduction_grad.ts).
  */
-import { allocate, type DType } from '../core/dtype.js';
+import { convertData, type DType } from '../core/dtype.js';
 import { rangeError, typeError } from '../core/errors.js';
 import { recordOp } from '../autodiff/tape.js';
 import { Tensor, toTensor, type TensorLike } from '../core/tensor.js';
-import { broadcastRaw, forEachRun, planStrided, shapeText, sumToShape } from './broadcast.js';
+import { forEachRun, planStrided, shapeText, sumToShape } from './broadcast.js';
 
 /**
  * Resolves `axis` against `rank`: sorted, distinct, non-negative axes.
@@ -64,6 +64,14 @@ function checkKeepDims(keepDims: unknown, api: string): boolean {
   return keepDims;
 }
 
+/** What a reduction records for its gradient (lib/gradients/reduction_grad.ts). */
+export interface ReductionAttrs {
+  /** The input's shape with the reduced axes set to 1. */
+  kept: number[];
+  /** Elements reduced into each output value. */
+  count: number;
+}
+
 interface Prepared {
   x: Tensor;
   axes: number[];
@@ -117,17 +125,7 @@ function extremeRaw(x: Tensor, kept: readonly number[], isMax: boolean): Float64
 }
 
 function store(values: Float64Array, dtype: DType, shape: readonly number[]): Tensor {
-  if (dtype === 'float64') return new Tensor(values, shape);
-  const out = allocate(dtype, values.length);
-  out.set(values);
-  return new Tensor(out, shape);
-}
-
-/** Upstream gradient of a reduction, broadcast back over the reduced axes of the input. */
-function spread(dy: Tensor, p: Prepared, scale: number): Tensor {
-  const g = broadcastRaw(new Tensor(dy.data, p.kept), p.x.shape, p.x.dtype);
-  if (scale !== 1) for (let i = 0; i < g.data.length; i++) g.data[i] *= scale;
-  return g;
+  return new Tensor(convertData(values, dtype), shape);
 }
 
 /**
@@ -147,7 +145,7 @@ export function sum(x: TensorLike, axis?: number | readonly number[], keepDims?:
   const p = prepare('sum', x, axis, keepDims);
   const s = sumToShape(p.x, p.kept);
   const out = new Tensor(s.data, p.outShape);
-  recordOp('Sum', [p.x], [out], ([dy]) => [dy === null ? null : spread(dy, p, 1)]);
+  recordOp('Sum', [p.x], [out], null, { kept: p.kept, count: p.count } satisfies ReductionAttrs);
   return out;
 }
 
@@ -170,7 +168,7 @@ export function mean(x: TensorLike, axis?: number | readonly number[], keepDims?
   const s = sumToShape(p.x, p.kept, 'float64').data as Float64Array;
   for (let i = 0; i < s.length; i++) s[i] /= p.count;
   const out = store(s, p.x.dtype, p.outShape);
-  recordOp('Mean', [p.x], [out], ([dy]) => [dy === null ? null : spread(dy, p, 1 / p.count)]);
+  recordOp('Mean', [p.x], [out], null, { kept: p.kept, count: p.count } satisfies ReductionAttrs);
   return out;
 }
 
@@ -182,22 +180,7 @@ function extreme(api: string, opName: string, isMax: boolean, x: TensorLike, axi
   }
   const values = extremeRaw(p.x, p.kept, isMax);
   const out = store(values, p.x.dtype, p.outShape);
-  recordOp(opName, [p.x], [out], ([dy]) => {
-    if (dy === null) return [null];
-    // As TensorFlow: the gradient is shared equally by every element equal to the extreme.
-    const ext = broadcastRaw(new Tensor(out.data, p.kept), p.x.shape);
-    const xd = p.x.data;
-    const ed = ext.data;
-    const mask = allocate(p.x.dtype, p.x.size);
-    for (let i = 0; i < mask.length; i++) mask[i] = xd[i] === ed[i] ? 1 : 0;
-    const counts = sumToShape(new Tensor(mask, p.x.shape), p.kept, 'float64').data;
-    const share = new Float64Array(counts.length);
-    const dyd = dy.data;
-    for (let i = 0; i < share.length; i++) share[i] = dyd[i] / counts[i];
-    const g = broadcastRaw(new Tensor(share, p.kept), p.x.shape, p.x.dtype);
-    for (let i = 0; i < mask.length; i++) g.data[i] *= mask[i];
-    return [g];
-  });
+  recordOp(opName, [p.x], [out], null, { kept: p.kept, count: p.count } satisfies ReductionAttrs);
   return out;
 }
 

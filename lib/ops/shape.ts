@@ -2,26 +2,24 @@
  * Ops that rearrange elements without arithmetic: reshape, transpose,
  * expandDims, squeeze, concat. Results never share memory with their input
  * (a variable's value is updated in place, and a view would change with it).
- * All are differentiable.
+ * All are differentiable (gradients in lib/gradients/shape_grad.ts).
  */
-import { allocate, promote } from '../core/dtype.js';
+import { allocate, promote, type FloatArray } from '../core/dtype.js';
 import { describe, NormkitRangeError, rangeError, typeError } from '../core/errors.js';
 import { recordOp } from '../autodiff/tape.js';
 import { Tensor, toTensor, type TensorLike } from '../core/tensor.js';
+import { rowMajorStrides } from '../core/layout.js';
 import { collapsePlan, forEachRun, shapeText } from './broadcast.js';
 
-function rowMajorStrides(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    strides[d] = s;
-    s *= shape[d];
-  }
-  return strides;
-}
-
-/** Same data (copied) under another shape; no checks, no recording. */
-function reshapeRaw(x: Tensor, shape: readonly number[]): Tensor {
+/**
+ * Same data (copied) under another shape of as many elements; no checks, no recording.
+ * @param x source tensor
+ * @param shape new shape
+ * @returns the reshaped copy
+ * @example
+ * reshapeRaw(dy, x.shape); // the gradient of reshape, expandDims and squeeze
+ */
+export function reshapeRaw(x: Tensor, shape: readonly number[]): Tensor {
   return new Tensor(x.data.slice(), shape);
 }
 
@@ -58,7 +56,7 @@ export function reshape(x: TensorLike, shape: readonly number[]): Tensor {
     throw rangeError(api, `a shape with ${t.size} elements (input shape ${shapeText(t.shape)})`, shapeText(shape), true, 'ERR_NORMKIT_SHAPE_MISMATCH');
   }
   const out = reshapeRaw(t, resolved);
-  recordOp('Reshape', [t], [out], ([dy]) => [dy === null ? null : reshapeRaw(dy, t.shape)]);
+  recordOp('Reshape', [t], [out], null, null);
   return out;
 }
 
@@ -88,6 +86,47 @@ export function transposeRaw(x: Tensor, perm: readonly number[]): Tensor {
 }
 
 /**
+ * Inverse of a permutation.
+ * @param perm a permutation of [0, n)
+ * @returns q with q[perm[i]] = i
+ * @example
+ * inversePerm([1, 2, 0]); // [2, 0, 1]
+ */
+export function inversePerm(perm: readonly number[]): number[] {
+  const inv = new Array<number>(perm.length);
+  perm.forEach((p, i) => {
+    inv[p] = i;
+  });
+  return inv;
+}
+
+/**
+ * `data` (in the permuted order `perm` gave, or x's own when null) as a tensor of `shape`.
+ * @param data values in the permuted order
+ * @param shape the unpermuted shape
+ * @param perm the permutation applied, or null
+ * @returns the tensor in `shape`'s order
+ * @example
+ * unpermute(y, x.shape, [0, 2, 1]);
+ */
+export function unpermute(data: FloatArray, shape: readonly number[], perm: readonly number[] | null): Tensor {
+  if (!perm) return new Tensor(data, shape);
+  return transposeRaw(new Tensor(data, perm.map((d) => shape[d])), inversePerm(perm));
+}
+
+/** What {@link transpose} records for its gradient. */
+export interface TransposeAttrs {
+  perm: number[];
+}
+
+/** What {@link concat} records for its gradient: the axis, and the sizes before and after it. */
+export interface ConcatAttrs {
+  axis: number;
+  outer: number;
+  inner: number;
+}
+
+/**
  * Permutes the dimensions: `out.shape[i] = x.shape[perm[i]]`.
  *
  * @param x tensor, variable, number or nested array
@@ -111,11 +150,7 @@ export function transpose(x: TensorLike, perm?: readonly number[]): Tensor {
     throw rangeError(api, `perm as a permutation of [0..${rank - 1}] for a tensor of rank ${rank}`, `[${p.join(',')}]`, true);
   }
   const out = transposeRaw(t, p);
-  const inverse = new Array<number>(rank);
-  p.forEach((d, i) => {
-    inverse[d] = i;
-  });
-  recordOp('Transpose', [t], [out], ([dy]) => [dy === null ? null : transposeRaw(dy, inverse)]);
+  recordOp('Transpose', [t], [out], null, { perm: p.slice() } satisfies TransposeAttrs);
   return out;
 }
 
@@ -140,7 +175,7 @@ export function expandDims(x: TensorLike, axis = 0): Tensor {
   const shape = t.shape.slice();
   shape.splice(at, 0, 1);
   const out = reshapeRaw(t, shape);
-  recordOp('ExpandDims', [t], [out], ([dy]) => [dy === null ? null : reshapeRaw(dy, t.shape)]);
+  recordOp('ExpandDims', [t], [out], null, null);
   return out;
 }
 
@@ -181,7 +216,7 @@ export function squeeze(x: TensorLike, axis?: number | readonly number[]): Tenso
   }
   const shape = t.shape.filter((_, i) => !drop.includes(i));
   const out = reshapeRaw(t, shape);
-  recordOp('Squeeze', [t], [out], ([dy]) => [dy === null ? null : reshapeRaw(dy, t.shape)]);
+  recordOp('Squeeze', [t], [out], null, null);
   return out;
 }
 
@@ -231,16 +266,6 @@ export function concat(tensors: readonly TensorLike[], axis = 0): Tensor {
     column += chunk;
   }
   const result = new Tensor(out, shape);
-  recordOp('Concat', ts, [result], ([dy]) => {
-    if (dy === null) return ts.map(() => null);
-    let col = 0;
-    return ts.map((t) => {
-      const chunk = t.shape[ax] * inner;
-      const g = allocate(t.dtype, t.size);
-      for (let o = 0; o < outer; o++) g.set(dy.data.subarray(o * rowLength + col, o * rowLength + col + chunk), o * chunk);
-      col += chunk;
-      return new Tensor(g, t.shape);
-    });
-  });
+  recordOp('Concat', ts, [result], null, { axis: ax, outer, inner } satisfies ConcatAttrs);
   return result;
 }

@@ -5,19 +5,10 @@ import { describe, expect, it } from 'vitest';
 import * as nk from '../../lib/index.js';
 import { layerNormOp } from '../../lib/ops/layer_norm.js';
 import { checkGradients, randomTensor } from '../gradcheck.js';
-import { expectClose, expectError, uniform } from '../helpers.js';
+import { expectClose, expectError, randomInit, uniformTensor as input, values } from '../helpers.js';
 import { refLayerNorm } from '../properties/reference.js';
 
 const { LayerNormalization } = nk.layers;
-
-function input(shape: number[], seed: number, lo = -1, hi = 2, dtype: nk.DType = 'float64'): nk.Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const v = uniform(n, seed, lo, hi);
-  return nk.tensor(dtype === 'float64' ? v : Float32Array.from(v), shape, dtype);
-}
-
-const values = (v: nk.Variable | nk.Tensor): number[] => Array.from(v instanceof nk.Tensor ? v.data : v.read().data);
-const randomInit = (seed: number, lo: number, hi: number) => new nk.initializers.RandomUniform({ minval: lo, maxval: hi, seed });
 
 describe('LayerNormalization#constructor', () => {
   it('rejects bad arguments with TypeError/RangeError naming the parameter', () => {

@@ -4,18 +4,11 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as nk from '../../lib/index.js';
 import { checkGradients, randomTensor } from '../gradcheck.js';
-import { expectClose, expectError, uniform } from '../helpers.js';
+import { expectClose, expectError, uniformTensor as input, values } from '../helpers.js';
 import { refMoments } from '../properties/reference.js';
 
 const { Normalization } = nk.layers;
 
-function input(shape: number[], seed: number, lo = -1, hi = 2, dtype: nk.DType = 'float64'): nk.Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const v = uniform(n, seed, lo, hi);
-  return nk.tensor(dtype === 'float64' ? v : Float32Array.from(v), shape, dtype);
-}
-
-const values = (v: nk.Variable | nk.Tensor): number[] => Array.from(v instanceof nk.Tensor ? v.data : v.read().data);
 
 /** Splits `x` along axis 0 into batches of the given sizes. */
 function split(x: nk.Tensor, sizes: number[]): nk.Tensor[] {

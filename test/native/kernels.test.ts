@@ -5,6 +5,7 @@
 // split and merge order) and close to the reference for every ISA.
 import { afterAll, describe, expect, it } from 'vitest';
 import { benchBinding, native, type FloatArray } from '../../lib/native.js';
+import { rng } from '../helpers.js';
 
 // Both typed-array constructors, as one callable shape (a union of the two has no callable `from`).
 interface Ctor {
@@ -31,19 +32,8 @@ afterAll(() => {
 // ---------------------------------------------------------------------------
 // Data and helpers.
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function normal(n: number, seed: number, mean = 0, std = 1): Float64Array {
-  const rand = mulberry32(seed);
+  const rand = rng(seed);
   const out = new Float64Array(n);
   for (let i = 0; i < n; i += 2) {
     const r = Math.sqrt(-2 * Math.log(rand() + 1e-300));

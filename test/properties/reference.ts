@@ -4,17 +4,8 @@
  * decoded, and its row (the positions that share statistics) and parameter
  * index are computed from it. Two-pass mean and variance.
  */
+import { rowMajorStrides as strides } from '../../lib/core/layout.js';
 
-/** Row-major strides of `shape`. */
-function strides(shape: readonly number[]): number[] {
-  const out = new Array<number>(shape.length);
-  let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    out[d] = s;
-    s *= shape[d];
-  }
-  return out;
-}
 
 /** The flat index over `dims` (a subset of axes, in order) of the element at flat index `k`. */
 function subIndex(k: number, shape: readonly number[], st: readonly number[], dims: readonly number[]): number {

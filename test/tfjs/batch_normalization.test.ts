@@ -10,13 +10,13 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as nk from '../../lib/index.js';
-import { expectClose, refNormalize, refStats, uniform } from '../helpers.js';
+import { buildTwins } from './twins.js';
+import { expectClose, refNormalize, refStats, uniform32 as f32 } from '../helpers.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-const f32 = (n: number, seed: number, lo: number, hi: number) => Float32Array.from(uniform(n, seed, lo, hi));
 const TOL = 2e-5;
 
 interface Case {
@@ -54,12 +54,7 @@ describe('BatchNormalization vs tf.layers.batchNormalization', () => {
 
       const ours = new nk.layers.BatchNormalization({ axis: c.axis, center: c.center, scale: c.scale, momentum: c.momentum, epsilon: c.epsilon, movingVarianceCorrection: 'biased' });
       const theirs = tfl.layers.batchNormalization({ axis: c.axis, center: c.center, scale: c.scale, momentum: c.momentum, epsilon: c.epsilon });
-      const xt = tf.tensor(x, c.shape);
-      const wt = tf.tensor(w, c.shape);
-      const xn = nk.tensor(x, c.shape);
-      const wn = nk.tensor(w, c.shape);
-      ours.apply(xn);
-      theirs.apply(xt);
+      const { xt, wt, xn, wn } = buildTwins(ours, theirs, x, w, c.shape);
       ours.setWeights(weights.map((a) => nk.tensor(a)));
       theirs.setWeights(weights.map((a) => tf.tensor(a)));
 

@@ -9,14 +9,14 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as nk from '../../lib/index.js';
-import { expectClose, uniform } from '../helpers.js';
+import { buildTwins } from './twins.js';
+import { expectClose, uniform32 as f32 } from '../helpers.js';
 import { refLayerNorm } from '../properties/reference.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-const f32 = (n: number, seed: number, lo: number, hi: number) => Float32Array.from(uniform(n, seed, lo, hi));
 const TOL = 2e-5;
 
 interface Case {
@@ -63,12 +63,7 @@ describe('LayerNormalization vs tf.layers.layerNormalization', () => {
 
       const ours = new nk.layers.LayerNormalization({ axis: c.axis, center: c.center, scale: c.scale, epsilon: c.epsilon });
       const theirs = tfl.layers.layerNormalization({ axis: c.axis, center: c.center, scale: c.scale, epsilon: c.epsilon });
-      const xt = tf.tensor(x, c.shape);
-      const wt = tf.tensor(w, c.shape);
-      const xn = nk.tensor(x, c.shape);
-      const wn = nk.tensor(w, c.shape);
-      ours.apply(xn);
-      theirs.apply(xt);
+      const { xt, wt, xn, wn } = buildTwins(ours, theirs, x, w, c.shape);
       expect(ours.getWeights().map((t) => t.shape)).toEqual(theirs.getWeights().map((t) => t.shape));
       ours.setWeights(weights.map((a) => nk.tensor(a, pShape)));
       theirs.setWeights(weights.map((a) => tf.tensor(a, pShape)));
