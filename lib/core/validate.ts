@@ -59,14 +59,15 @@ export function nonNegative(api: string, param: string, value: unknown): number 
 }
 
 /**
- * The epsilon of a normalization, added to the variance under the square
- * root: finite and > 0 (0 would divide by zero on a constant channel).
+ * {@link finite} and > 0: a step count, a clip norm, or the epsilon of a
+ * normalization (added to the variance under the square root; 0 would divide
+ * by zero on a constant channel).
  * @throws {TypeError}  when `value` is not a number
  * @throws {RangeError} when it is not finite and > 0
  * @example
- * epsilon('BatchNormalization', 'epsilon', 1e-3); // 1e-3
+ * positive('BatchNormalization', 'epsilon', 1e-3); // 1e-3
  */
-export function epsilon(api: string, param: string, value: unknown): number {
+export function positive(api: string, param: string, value: unknown): number {
   return finite(api, param, value, POSITIVE);
 }
 

@@ -11,7 +11,7 @@
 import type { FloatArray } from '../core/dtype.js';
 import { rangeError, typeError } from '../core/errors.js';
 import type { ChannelLayout } from '../core/layout.js';
-import { boolean, epsilon as checkEpsilon, floatArrayDtype } from '../core/validate.js';
+import { boolean, floatArrayDtype, positive } from '../core/validate.js';
 import { native } from '../native.js';
 import { checkDisjoint, floatArg, optionalFloatArg, optionsArg, outputArg, type ArgNames } from './args.js';
 import { resolveLayout, type KernelLayout } from './layout.js';
@@ -83,7 +83,7 @@ export function trainArgs(api: string, x: FloatArray, layout: KernelLayout, opts
   const out = optionsArg(api, o.out) as NonNullable<BatchNormTrainOptions['out']>;
   const gamma = optionalFloatArg(api, 'gamma', o.gamma, dtype, channels);
   const beta = optionalFloatArg(api, 'beta', o.beta, dtype, channels);
-  const epsilon = checkEpsilon(api, 'epsilon', o.epsilon ?? 1e-3);
+  const epsilon = positive(api, 'epsilon', o.epsilon ?? 1e-3);
   const { y, mean, variance, invStd } = out;
   const result = {
     y: outputArg(api, 'out.y', y, dtype, n),
@@ -120,7 +120,7 @@ export function inferArgs(api: string, x: FloatArray, layout: KernelLayout, opts
   const variance = floatArg(api, 'variance', opts.variance, dtype, channels);
   const gamma = optionalFloatArg(api, 'gamma', opts.gamma, dtype, channels);
   const beta = optionalFloatArg(api, 'beta', opts.beta, dtype, channels);
-  const epsilon = checkEpsilon(api, 'epsilon', opts.epsilon ?? 1e-3);
+  const epsilon = positive(api, 'epsilon', opts.epsilon ?? 1e-3);
   const out = opts.out;
   const y = outputArg(api, 'out', out, dtype, n);
   if (out !== undefined) checkDisjoint(api, INFER_NAMES, [y, x, gamma, beta, mean, variance], 0);
