@@ -102,3 +102,12 @@ export function isDetached(a: ArrayBufferView): boolean {
     return true;
   }
 }
+
+/**
+ * True when two typed arrays share bytes: views on one ArrayBuffer whose
+ * byte ranges intersect. Views on different buffers never do.
+ */
+export function sharesMemory(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  if (a.buffer !== b.buffer) return false;
+  return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+}

@@ -1,7 +1,8 @@
 import type { FloatArray } from '../core/dtype.js';
 import { native } from '../native.js';
 import type { Variable } from '../core/variable.js';
-import { checkNumber, Optimizer, type OptimizerOptions, type UpdateStep } from './optimizer.js';
+import { Optimizer, type OptimizerOptions, type UpdateStep } from './optimizer.js';
+import { nonNegative } from '../core/validate.js';
 
 /** Arguments of {@link Adagrad}; defaults are Keras 3's. */
 export interface AdagradOptions extends OptimizerOptions {
@@ -35,8 +36,8 @@ export class Adagrad extends Optimizer {
     super(options, ['initialAccumulatorValue', 'epsilon']);
     const api = this.api;
     const { initialAccumulatorValue = 0.1, epsilon = 1e-7 } = options;
-    this.initialAccumulatorValue = checkNumber(api, 'initialAccumulatorValue', initialAccumulatorValue, 0);
-    this.epsilon = checkNumber(api, 'epsilon', epsilon, 0);
+    this.initialAccumulatorValue = nonNegative(api, 'initialAccumulatorValue', initialAccumulatorValue);
+    this.epsilon = nonNegative(api, 'epsilon', epsilon);
   }
 
   protected updateVariable(value: FloatArray, grad: FloatArray, variable: Variable, step: UpdateStep): void {

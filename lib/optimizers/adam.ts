@@ -2,7 +2,8 @@ import type { FloatArray } from '../core/dtype.js';
 import { typeError } from '../core/errors.js';
 import { native } from '../native.js';
 import type { Variable } from '../core/variable.js';
-import { checkBoolean, checkNumber, Optimizer, type OptimizerOptions, type UpdateStep } from './optimizer.js';
+import { Optimizer, type OptimizerOptions, type UpdateStep } from './optimizer.js';
+import { boolean, finite, nonNegative } from '../core/validate.js';
 
 /** Arguments of {@link Adam}; defaults are Keras 3's. */
 export interface AdamOptions extends OptimizerOptions {
@@ -53,10 +54,10 @@ export class Adam extends Optimizer {
     super(options, ['beta1', 'beta2', 'epsilon', 'amsgrad']);
     const api = this.api;
     const { beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7, amsgrad = false } = options;
-    this.beta1 = checkNumber(api, 'beta1', beta1, 0, 1, { maxOpen: true });
-    this.beta2 = checkNumber(api, 'beta2', beta2, 0, 1, { maxOpen: true });
-    this.epsilon = checkNumber(api, 'epsilon', epsilon, 0);
-    this.amsgrad = checkBoolean(api, 'amsgrad', amsgrad);
+    this.beta1 = finite(api, 'beta1', beta1, { min: 0, max: 1, maxOpen: true });
+    this.beta2 = finite(api, 'beta2', beta2, { min: 0, max: 1, maxOpen: true });
+    this.epsilon = nonNegative(api, 'epsilon', epsilon);
+    this.amsgrad = boolean(api, 'amsgrad', amsgrad);
   }
 
   protected updateVariable(value: FloatArray, grad: FloatArray, variable: Variable, step: UpdateStep): void {

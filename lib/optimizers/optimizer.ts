@@ -1,5 +1,6 @@
 import type { FloatArray } from '../core/dtype.js';
-import { allocate } from '../core/dtype.js';
+import { allocate, sharesMemory } from '../core/dtype.js';
+import { nonNegative, options as checkOptions, positive } from '../core/validate.js';
 import { describe, rangeError, typeError } from '../core/errors.js';
 import { native } from '../native.js';
 import { deserialize as deserializeSchedule, LearningRateSchedule, serialize as serializeSchedule } from './schedules.js';
@@ -61,43 +62,16 @@ interface OptimizerClass {
 
 const commonKeys = ['learningRate', 'name', 'weightDecay', 'clipnorm', 'clipvalue', 'globalClipnorm'] as const;
 
-/** Checks `value` is a number in a range; the message names the api and parameter. */
-export function checkNumber(
-  api: string,
-  name: string,
-  value: unknown,
-  min: number,
-  max = Infinity,
-  { minOpen = false, maxOpen = false } = {},
-): number {
-  if (typeof value !== 'number') throw typeError(api, `${name} as a number`, value);
-  const ok = (minOpen ? value > min : value >= min) && (maxOpen ? value < max : value <= max) && Number.isFinite(value);
-  if (!ok) {
-    const range =
-      max === Infinity
-        ? `${name} finite and ${minOpen ? '>' : '>='} ${min}`
-        : `${name} in ${minOpen ? '(' : '['}${min}, ${max}${maxOpen ? ')' : ']'}`;
-    throw rangeError(api, range, value);
-  }
-  return value;
-}
-
-/** Checks `value` is a boolean. */
-export function checkBoolean(api: string, name: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') throw typeError(api, `${name} as a boolean`, value);
-  return value;
-}
-
-function checkLearningRate(api: string, value: unknown): number | LearningRateSchedule {
+/** A learning rate: a schedule, or a number as {@link nonNegative} wants it (the TypeError names both). */
+function checkLearningRate(api: string, param: string, value: unknown): number | LearningRateSchedule {
   if (value instanceof LearningRateSchedule) return value;
-  if (typeof value !== 'number') throw typeError(api, 'learningRate as a number or a LearningRateSchedule', value);
-  if (!(value >= 0 && Number.isFinite(value))) throw rangeError(api, 'learningRate finite and >= 0', value);
-  return value;
+  if (typeof value !== 'number') throw typeError(api, `${param} as a number or a LearningRateSchedule`, value);
+  return nonNegative(api, param, value);
 }
 
-function optionalPositive(api: string, name: string, value: unknown): number | null {
+function optionalPositive(api: string, param: string, value: unknown): number | null {
   if (value === undefined || value === null) return null;
-  return checkNumber(api, name, value, 0, Infinity, { minOpen: true });
+  return positive(api, param, value);
 }
 
 /**
@@ -163,20 +137,17 @@ export abstract class Optimizer {
     const cls = new.target as unknown as OptimizerClass;
     const api = cls.className;
     this.api = api;
-    if (typeof options !== 'object' || options === null || Array.isArray(options)) throw typeError(api, 'an options object', options);
     const allowed: readonly string[] = [...commonKeys, ...ownKeys];
-    for (const key of Object.keys(options)) {
-      if (allowed.includes(key)) continue;
-      if (key === 'lr') throw typeError(api, 'learningRate (the deprecated lr alias is accepted by SGD only)', 'lr', true);
-      throw typeError(api, `options among ${allowed.join(', ')}`, `unknown option '${key}'`, true);
+    if (typeof options === 'object' && options !== null && Object.hasOwn(options, 'lr') && !allowed.includes('lr')) {
+      throw typeError(api, 'learningRate (the deprecated lr alias is accepted by SGD only)', 'lr', true);
     }
-    const o = options as OptimizerOptions;
-    this.lr = checkLearningRate(api, o.learningRate ?? cls.defaults.learningRate);
+    const o = checkOptions(api, options, allowed) as OptimizerOptions;
+    this.lr = checkLearningRate(api, 'learningRate', o.learningRate ?? cls.defaults.learningRate);
     const name = o.name ?? cls.defaults.name;
     if (typeof name !== 'string') throw typeError(api, 'name as a string', name);
     this.name = name;
     const wd = o.weightDecay === undefined ? (cls.defaults.weightDecay ?? null) : o.weightDecay;
-    this.weightDecay = wd === null ? null : checkNumber(api, 'weightDecay', wd, 0);
+    this.weightDecay = wd === null ? null : nonNegative(api, 'weightDecay', wd);
     this.clipnorm = optionalPositive(api, 'clipnorm', o.clipnorm);
     this.clipvalue = optionalPositive(api, 'clipvalue', o.clipvalue);
     this.globalClipnorm = optionalPositive(api, 'globalClipnorm', o.globalClipnorm);
@@ -200,7 +171,7 @@ export abstract class Optimizer {
    * @throws {TypeError | RangeError} for a value that is neither a finite number >= 0 nor a schedule
    */
   set learningRate(value: number | LearningRateSchedule) {
-    this.lr = checkLearningRate(`${this.api}.learningRate`, value);
+    this.lr = checkLearningRate(`${this.api}.learningRate`, 'learningRate', value);
   }
 
   /** The schedule passed as learningRate, or null when it is a number. */
@@ -446,11 +417,6 @@ function checkPairs(api: string, pairs: unknown): [FloatArray, Variable][] {
     throw rangeError(api, 'at least one non-null gradient', index === 0 ? 'no pairs' : 'only null gradients', true);
   }
   return work;
-}
-
-function sharesMemory(a: FloatArray, b: FloatArray): boolean {
-  if (a.buffer !== b.buffer) return false;
-  return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 /**

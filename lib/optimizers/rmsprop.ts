@@ -1,7 +1,8 @@
 import type { FloatArray } from '../core/dtype.js';
 import { native } from '../native.js';
 import type { Variable } from '../core/variable.js';
-import { checkBoolean, checkNumber, Optimizer, type OptimizerOptions, type UpdateStep } from './optimizer.js';
+import { Optimizer, type OptimizerOptions, type UpdateStep } from './optimizer.js';
+import { boolean, finite, nonNegative } from '../core/validate.js';
 
 /** Arguments of {@link RMSprop}; defaults are Keras 3's. */
 export interface RMSpropOptions extends OptimizerOptions {
@@ -50,10 +51,10 @@ export class RMSprop extends Optimizer {
     super(options, ['rho', 'momentum', 'epsilon', 'centered']);
     const api = this.api;
     const { rho = 0.9, momentum = 0, epsilon = 1e-7, centered = false } = options;
-    this.rho = checkNumber(api, 'rho', rho, 0, 1);
-    this.momentum = checkNumber(api, 'momentum', momentum, 0, 1);
-    this.epsilon = checkNumber(api, 'epsilon', epsilon, 0);
-    this.centered = checkBoolean(api, 'centered', centered);
+    this.rho = finite(api, 'rho', rho, { min: 0, max: 1 });
+    this.momentum = finite(api, 'momentum', momentum, { min: 0, max: 1 });
+    this.epsilon = nonNegative(api, 'epsilon', epsilon);
+    this.centered = boolean(api, 'centered', centered);
   }
 
   protected updateVariable(value: FloatArray, grad: FloatArray, variable: Variable, step: UpdateStep): void {

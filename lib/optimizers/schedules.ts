@@ -7,6 +7,7 @@
  * float64.
  */
 import { rangeError, typeError } from '../core/errors.js';
+import { boolean, finite, nonNegative, options as checkOptions, positive } from '../core/validate.js';
 
 /** `{ className, config }`: how a schedule appears in an optimizer's config. */
 export interface SerializedSchedule {
@@ -46,33 +47,12 @@ export abstract class LearningRateSchedule {
   }
 }
 
-function checkOptions(api: string, options: unknown, keys: readonly string[]): Record<string, unknown> {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw typeError(api, 'an options object', options);
-  for (const key of Object.keys(options)) {
-    if (!keys.includes(key)) throw typeError(api, `options among ${keys.join(', ')}`, `unknown option '${key}'`, true);
-  }
-  return options as Record<string, unknown>;
-}
-
-function finite(api: string, name: string, value: unknown, min: number, minOpen = false): number {
-  if (typeof value !== 'number') throw typeError(api, `${name} as a number`, value);
-  if (!(Number.isFinite(value) && (minOpen ? value > min : value >= min))) {
-    throw rangeError(api, `${name} finite and ${minOpen ? '>' : '>='} ${min}`, value);
-  }
-  return value;
-}
-
 function nameOf(api: string, value: unknown, fallback: string): string {
   if (value === undefined) return fallback;
   if (typeof value !== 'string') throw typeError(api, 'name as a string', value);
   return value;
 }
 
-function checkStep(api: string, step: unknown): number {
-  if (typeof step !== 'number') throw typeError(api, 'step as a number', step);
-  if (!(step >= 0 && Number.isFinite(step))) throw rangeError(api, 'step finite and >= 0', step);
-  return step;
-}
 
 /** Arguments of the step decays ({@link ExponentialDecay}, {@link InverseTimeDecay}). */
 export interface StepDecayOptions {
@@ -103,12 +83,10 @@ abstract class StepDecay extends LearningRateSchedule {
   protected constructor(api: string, options: StepDecayOptions) {
     super();
     const o = checkOptions(api, options, ['initialLearningRate', 'decaySteps', 'decayRate', 'staircase', 'name']);
-    this.initialLearningRate = finite(api, 'initialLearningRate', o.initialLearningRate, 0);
-    this.decaySteps = finite(api, 'decaySteps', o.decaySteps, 0, true);
-    this.decayRate = finite(api, 'decayRate', o.decayRate, 0);
-    const staircase = o.staircase ?? false;
-    if (typeof staircase !== 'boolean') throw typeError(api, 'staircase as a boolean', staircase);
-    this.staircase = staircase;
+    this.initialLearningRate = nonNegative(api, 'initialLearningRate', o.initialLearningRate);
+    this.decaySteps = positive(api, 'decaySteps', o.decaySteps);
+    this.decayRate = nonNegative(api, 'decayRate', o.decayRate);
+    this.staircase = boolean(api, 'staircase', o.staircase ?? false);
     this.name = nameOf(api, o.name, api);
     this.api = api;
   }
@@ -117,7 +95,7 @@ abstract class StepDecay extends LearningRateSchedule {
   protected abstract decay(p: number): number;
 
   call(step: number): number {
-    let p = checkStep(`${this.api}.call`, step) / this.decaySteps;
+    let p = nonNegative(`${this.api}.call`, 'step', step) / this.decaySteps;
     if (this.staircase) p = Math.floor(p);
     return this.decay(p);
   }
@@ -225,18 +203,16 @@ export class PolynomialDecay extends LearningRateSchedule {
     super();
     const api = 'PolynomialDecay';
     const o = checkOptions(api, options, ['initialLearningRate', 'decaySteps', 'endLearningRate', 'power', 'cycle', 'name']);
-    this.initialLearningRate = finite(api, 'initialLearningRate', o.initialLearningRate, 0);
-    this.decaySteps = finite(api, 'decaySteps', o.decaySteps, 0, true);
-    this.endLearningRate = finite(api, 'endLearningRate', o.endLearningRate ?? 0.0001, 0);
-    this.power = finite(api, 'power', o.power ?? 1, 0);
-    const cycle = o.cycle ?? false;
-    if (typeof cycle !== 'boolean') throw typeError(api, 'cycle as a boolean', cycle);
-    this.cycle = cycle;
+    this.initialLearningRate = nonNegative(api, 'initialLearningRate', o.initialLearningRate);
+    this.decaySteps = positive(api, 'decaySteps', o.decaySteps);
+    this.endLearningRate = nonNegative(api, 'endLearningRate', o.endLearningRate ?? 0.0001);
+    this.power = nonNegative(api, 'power', o.power ?? 1);
+    this.cycle = boolean(api, 'cycle', o.cycle ?? false);
     this.name = nameOf(api, o.name, 'PolynomialDecay');
   }
 
   call(step: number): number {
-    let s = checkStep('PolynomialDecay.call', step);
+    let s = nonNegative('PolynomialDecay.call', 'step', step);
     let steps = this.decaySteps;
     if (this.cycle) steps *= s === 0 ? 1 : Math.ceil(s / this.decaySteps);
     else s = Math.min(s, steps);
@@ -299,15 +275,12 @@ export class CosineDecay extends LearningRateSchedule {
     super();
     const api = 'CosineDecay';
     const o = checkOptions(api, options, ['initialLearningRate', 'decaySteps', 'alpha', 'warmupTarget', 'warmupSteps', 'name']);
-    this.initialLearningRate = finite(api, 'initialLearningRate', o.initialLearningRate, 0);
-    this.decaySteps = finite(api, 'decaySteps', o.decaySteps, 0, true);
-    const alpha = o.alpha ?? 0;
-    if (typeof alpha !== 'number') throw typeError(api, 'alpha as a number', alpha);
-    if (!(alpha >= 0 && alpha <= 1)) throw rangeError(api, 'alpha in [0, 1]', alpha);
-    this.alpha = alpha;
+    this.initialLearningRate = nonNegative(api, 'initialLearningRate', o.initialLearningRate);
+    this.decaySteps = positive(api, 'decaySteps', o.decaySteps);
+    this.alpha = finite(api, 'alpha', o.alpha ?? 0, { min: 0, max: 1 });
     const target = o.warmupTarget ?? null;
-    this.warmupTarget = target === null ? null : finite(api, 'warmupTarget', target, 0);
-    this.warmupSteps = finite(api, 'warmupSteps', o.warmupSteps ?? 0, 0);
+    this.warmupTarget = target === null ? null : nonNegative(api, 'warmupTarget', target);
+    this.warmupSteps = nonNegative(api, 'warmupSteps', o.warmupSteps ?? 0);
     this.name = nameOf(api, o.name, 'CosineDecay');
   }
 
@@ -317,7 +290,7 @@ export class CosineDecay extends LearningRateSchedule {
   }
 
   call(step: number): number {
-    const s = checkStep('CosineDecay.call', step);
+    const s = nonNegative('CosineDecay.call', 'step', step);
     if (this.warmupTarget === null) return this.decay(Math.min(s, this.decaySteps), this.initialLearningRate);
     const capped = Math.min(s, this.decaySteps + this.warmupSteps);
     if (capped < this.warmupSteps) {
@@ -385,14 +358,14 @@ export class PiecewiseConstantDecay extends LearningRateSchedule {
         throw rangeError(api, 'strictly increasing finite boundaries', `[${boundaries.join(',')}]`, true);
       }
     });
-    values.forEach((v: number, i: number) => finite(api, `values[${i}]`, v, 0));
+    values.forEach((v: number, i: number) => nonNegative(api, `values[${i}]`, v));
     this.boundaries = Object.freeze([...(boundaries as number[])]);
     this.values = Object.freeze([...(values as number[])]);
     this.name = nameOf(api, o.name, 'PiecewiseConstant');
   }
 
   call(step: number): number {
-    const s = checkStep('PiecewiseConstantDecay.call', step);
+    const s = nonNegative('PiecewiseConstantDecay.call', 'step', step);
     for (let i = 0; i < this.boundaries.length; i++) if (s <= this.boundaries[i]) return this.values[i];
     return this.values[this.values.length - 1];
   }

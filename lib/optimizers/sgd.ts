@@ -2,7 +2,8 @@ import type { FloatArray } from '../core/dtype.js';
 import { rangeError, typeError } from '../core/errors.js';
 import { native } from '../native.js';
 import type { Variable } from '../core/variable.js';
-import { checkBoolean, checkNumber, Optimizer, type OptimizerOptions, type UpdateStep } from './optimizer.js';
+import { Optimizer, type OptimizerOptions, type UpdateStep } from './optimizer.js';
+import { boolean, finite } from '../core/validate.js';
 
 /** Arguments of {@link SGD}; defaults are Keras'. */
 export interface SGDOptions extends OptimizerOptions {
@@ -45,8 +46,8 @@ export class SGD extends Optimizer {
     super(resolveLr(options), ['momentum', 'nesterov']);
     const api = this.api;
     const { momentum = 0, nesterov = false } = options;
-    this.momentum = checkNumber(api, 'momentum', momentum, 0, 1);
-    this.nesterov = checkBoolean(api, 'nesterov', nesterov);
+    this.momentum = finite(api, 'momentum', momentum, { min: 0, max: 1 });
+    this.nesterov = boolean(api, 'nesterov', nesterov);
   }
 
   protected updateVariable(value: FloatArray, grad: FloatArray, variable: Variable, step: UpdateStep): void {
