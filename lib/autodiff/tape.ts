@@ -1,6 +1,6 @@
 import { allocate } from '../core/dtype.js';
 import { describe, rangeError, typeError, NormkitRangeError } from '../core/errors.js';
-import { Tensor, type TensorSource } from '../core/tensor.js';
+import { isTensorSource, Tensor, type TensorSource } from '../core/tensor.js';
 import { getGradient, type RecordedOp } from './registry.js';
 // Every gradient registers itself on import; importing them here means a tape
 // finds the gradient of any op it recorded, whichever module a program loaded first.
@@ -127,7 +127,7 @@ export class GradientTape {
     const sourceTensors = list.map((s, i) => {
       const t = sourceTensor(s, api, `sources[${i}]`);
       if (!this.watched.has(t.id)) {
-        const label = isVariable(s) ? `variable '${s.name}'` : describe(s);
+        const label = isTensorSource(s) ? `variable '${s.name}'` : describe(s);
         throw rangeError(api, 'sources that this tape watched or recorded', `${label} which it never saw`, true, 'ERR_NORMKIT_INVALID_STATE');
       }
       return t;
@@ -223,13 +223,9 @@ export class GradientTape {
   }
 }
 
-function isVariable(s: unknown): s is WatchableVariable {
-  return typeof s === 'object' && s !== null && !(s instanceof Tensor) && typeof (s as WatchableVariable).read === 'function';
-}
-
 function sourceTensor(s: unknown, api: string, param: string): Tensor {
   if (s instanceof Tensor) return s;
-  if (isVariable(s)) return s.read();
+  if (isTensorSource(s)) return s.read();
   throw typeError(api, `${param} as a Tensor or Variable`, s);
 }
 

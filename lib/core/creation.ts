@@ -1,29 +1,20 @@
 /**
  * Tensor factories: constant fills and seeded random tensors.
  */
-import { allocate, isDType, type DType } from './dtype.js';
+import { allocate, type DType } from './dtype.js';
 import { rangeError, typeError } from './errors.js';
 import { generatorFor } from './random.js';
+import { dtype as checkDtype, finite, options as checkOptions } from './validate.js';
 import { shapeSize, Tensor, toTensor, type TensorLike } from './tensor.js';
 
-function checkDtype(dtype: unknown, api: string): DType {
-  if (dtype === undefined) return 'float32';
-  if (!isDType(dtype)) throw typeError(api, `dtype 'float32' or 'float64'`, dtype);
-  return dtype;
+/** `options` as given, or `{}` when omitted. */
+function optionsOrEmpty(api: string, value: unknown): Record<string, unknown> {
+  return value === undefined ? {} : checkOptions(api, value);
 }
 
-function checkOptions(options: unknown, api: string): Record<string, unknown> {
-  if (options === undefined) return {};
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw typeError(api, 'an options object', options);
-  return options as Record<string, unknown>;
-}
-
-function finiteOption(options: Record<string, unknown>, key: string, fallback: number, api: string): number {
-  const v = options[key];
-  if (v === undefined) return fallback;
-  if (typeof v !== 'number') throw typeError(api, `${key} as a number`, v);
-  if (!Number.isFinite(v)) throw rangeError(api, `${key} as a finite number`, v);
-  return v;
+/** A finite number option, or `fallback` when it is absent. */
+function finiteOption(api: string, param: string, value: unknown, fallback: number): number {
+  return value === undefined ? fallback : finite(api, param, value);
 }
 
 /**
@@ -40,7 +31,7 @@ function finiteOption(options: Record<string, unknown>, key: string, fallback: n
 export function fill(shape: readonly number[], value: number, dtype?: DType): Tensor {
   const size = shapeSize(shape, 'fill');
   if (typeof value !== 'number') throw typeError('fill', 'value as a number', value);
-  const data = allocate(checkDtype(dtype, 'fill'), size);
+  const data = allocate(checkDtype('fill', 'dtype', dtype, 'float32'), size);
   if (value !== 0) data.fill(value);
   return new Tensor(data, shape);
 }
@@ -57,7 +48,7 @@ export function fill(shape: readonly number[], value: number, dtype?: DType): Te
  */
 export function zeros(shape: readonly number[], dtype?: DType): Tensor {
   const size = shapeSize(shape, 'zeros');
-  return new Tensor(allocate(checkDtype(dtype, 'zeros'), size), shape);
+  return new Tensor(allocate(checkDtype('zeros', 'dtype', dtype, 'float32'), size), shape);
 }
 
 /**
@@ -72,7 +63,7 @@ export function zeros(shape: readonly number[], dtype?: DType): Tensor {
  */
 export function ones(shape: readonly number[], dtype?: DType): Tensor {
   const size = shapeSize(shape, 'ones');
-  return new Tensor(allocate(checkDtype(dtype, 'ones'), size).fill(1), shape);
+  return new Tensor(allocate(checkDtype('ones', 'dtype', dtype, 'float32'), size).fill(1), shape);
 }
 
 /**
@@ -86,7 +77,7 @@ export function ones(shape: readonly number[], dtype?: DType): Tensor {
  */
 export function zerosLike(x: TensorLike, dtype?: DType): Tensor {
   const t = toTensor(x, 'zerosLike', 'x');
-  return new Tensor(allocate(dtype === undefined ? t.dtype : checkDtype(dtype, 'zerosLike'), t.size), t.shape);
+  return new Tensor(allocate(checkDtype('zerosLike', 'dtype', dtype, t.dtype), t.size), t.shape);
 }
 
 /**
@@ -100,7 +91,7 @@ export function zerosLike(x: TensorLike, dtype?: DType): Tensor {
  */
 export function onesLike(x: TensorLike, dtype?: DType): Tensor {
   const t = toTensor(x, 'onesLike', 'x');
-  return new Tensor(allocate(dtype === undefined ? t.dtype : checkDtype(dtype, 'onesLike'), t.size).fill(1), t.shape);
+  return new Tensor(allocate(checkDtype('onesLike', 'dtype', dtype, t.dtype), t.size).fill(1), t.shape);
 }
 
 /** Options of {@link randomNormal}. */
@@ -129,11 +120,11 @@ export interface RandomNormalOptions {
 export function randomNormal(shape: readonly number[], options: RandomNormalOptions = {}): Tensor {
   const api = 'randomNormal';
   const size = shapeSize(shape, api);
-  const opts = checkOptions(options, api);
-  const mean = finiteOption(opts, 'mean', 0, api);
-  const stddev = finiteOption(opts, 'stddev', 1, api);
+  const opts = optionsOrEmpty(api, options);
+  const mean = finiteOption(api, 'mean', opts.mean, 0);
+  const stddev = finiteOption(api, 'stddev', opts.stddev, 1);
   if (stddev < 0) throw rangeError(api, 'stddev >= 0', stddev);
-  const dtype = checkDtype(opts.dtype, api);
+  const dtype = checkDtype(api, 'dtype', opts.dtype, 'float32');
   const rng = generatorFor(opts.seed as number | undefined, api);
   const data = allocate(dtype, size);
   rng.fillNormal(data, mean, stddev);
@@ -165,12 +156,12 @@ export interface RandomUniformOptions {
 export function randomUniform(shape: readonly number[], options: RandomUniformOptions = {}): Tensor {
   const api = 'randomUniform';
   const size = shapeSize(shape, api);
-  const opts = checkOptions(options, api);
-  const minval = finiteOption(opts, 'minval', 0, api);
-  const maxval = finiteOption(opts, 'maxval', 1, api);
+  const opts = optionsOrEmpty(api, options);
+  const minval = finiteOption(api, 'minval', opts.minval, 0);
+  const maxval = finiteOption(api, 'maxval', opts.maxval, 1);
   if (!(minval < maxval)) throw rangeError(api, `maxval greater than minval (${minval})`, maxval);
   if (!Number.isFinite(maxval - minval)) throw rangeError(api, 'maxval - minval to be finite', maxval - minval);
-  const dtype = checkDtype(opts.dtype, api);
+  const dtype = checkDtype(api, 'dtype', opts.dtype, 'float32');
   if (dtype === 'float32' && !(Math.fround(minval) < Math.fround(maxval))) {
     throw rangeError(api, `bounds that stay distinct in float32`, `minval ${minval} and maxval ${maxval}`, true);
   }

@@ -1,5 +1,3 @@
-import { rangeError, typeError } from './errors.js';
-
 /**
  * The [outer, channels, inner] view every kernel takes (native/kernels/layout.h):
  * element (o, c, i) of a contiguous tensor lives at (o * channels + c) * inner + i.
@@ -8,28 +6,6 @@ export interface ChannelLayout {
   outer: number;
   channels: number;
   inner: number;
-}
-
-/**
- * Resolves `axis` (an int or a list of ints, negatives counted from the end)
- * against a rank, returning the sorted, distinct, non-negative axes.
- * @throws {TypeError}  when an axis is not an integer
- * @throws {RangeError} when an axis is out of range or repeated
- */
-export function resolveAxes(axis: number | readonly number[], rank: number, api: string, param = 'axis'): number[] {
-  const list = typeof axis === 'number' ? [axis] : Array.isArray(axis) ? axis : null;
-  if (list === null || list.length === 0) throw typeError(api, `${param} as an integer or a non-empty array of integers`, axis);
-  const out: number[] = [];
-  for (const a of list) {
-    if (typeof a !== 'number' || !Number.isInteger(a)) throw typeError(api, `${param} as an integer or a non-empty array of integers`, axis);
-    if (a < -rank || a >= rank) {
-      throw rangeError(api, `${param} in [${-rank}, ${rank - 1}] for input of rank ${rank}`, a);
-    }
-    const r = a < 0 ? a + rank : a;
-    if (out.includes(r)) throw rangeError(api, `distinct axes in ${param}`, axis);
-    out.push(r);
-  }
-  return out.sort((p, q) => p - q);
 }
 
 /** True when the sorted axes form one contiguous run. */

@@ -11,7 +11,8 @@
  * multiplications) are spelled out on those halves.
  */
 import { randomFillSync } from 'node:crypto';
-import { typeError, rangeError } from './errors.js';
+import { rangeError } from './errors.js';
+import { integer } from './validate.js';
 
 const TWO_32 = 4294967296;
 const TWO_NEG_53 = 1 / 9007199254740992;
@@ -84,7 +85,7 @@ export class RandomGenerator {
       this.s.set(seed);
       return;
     }
-    const value = checkSeed(seed, 'RandomGenerator', 'seed');
+    const value = integer('RandomGenerator', 'seed', seed);
     // Two's complement split of the integer into 64 bits; SplitMix then spreads it over 256.
     const state = new Uint32Array([Math.floor(value / TWO_32) >>> 0, value >>> 0]);
     for (let i = 0; i < 4; i++) {
@@ -199,23 +200,6 @@ export class RandomGenerator {
   }
 }
 
-/**
- * Validates a seed: any safe integer.
- * @param seed the value to check
- * @param api calling function, for messages
- * @param param parameter name, for messages
- * @returns the seed
- * @throws {TypeError}  when `seed` is not a number
- * @throws {RangeError} when `seed` is not a safe integer
- * @example
- * checkSeed(42, 'randomNormal'); // 42
- */
-export function checkSeed(seed: unknown, api: string, param = 'seed'): number {
-  if (typeof seed !== 'number') throw typeError(api, `${param} as an integer`, seed);
-  if (!Number.isSafeInteger(seed)) throw rangeError(api, `${param} as a safe integer`, seed);
-  return seed;
-}
-
 let globalGenerator: RandomGenerator | null = null;
 
 /**
@@ -249,7 +233,7 @@ export function getGlobalGenerator(): RandomGenerator {
  * const b = nk.randomNormal([3]); // same values as a
  */
 export function setGlobalSeed(seed: number): void {
-  globalGenerator = new RandomGenerator(checkSeed(seed, 'setGlobalSeed'));
+  globalGenerator = new RandomGenerator(integer('setGlobalSeed', 'seed', seed));
 }
 
 /**
@@ -264,5 +248,5 @@ export function setGlobalSeed(seed: number): void {
  * generatorFor(7, 'randomUniform').nextDouble(); // same value every time
  */
 export function generatorFor(seed: number | undefined, api: string): RandomGenerator {
-  return seed === undefined ? getGlobalGenerator() : new RandomGenerator(checkSeed(seed, api, 'seed'));
+  return seed === undefined ? getGlobalGenerator() : new RandomGenerator(integer(api, 'seed', seed));
 }

@@ -103,6 +103,17 @@ export function shapeTuple(shape: readonly number[]): string {
   return `(${shape.join(', ')})`;
 }
 
+/**
+ * A shape as error messages print it.
+ * @param shape dimensions
+ * @returns e.g. `[2,3]`
+ * @example
+ * shapeText([2, 3]); // '[2,3]'
+ */
+export function shapeText(shape: readonly number[]): string {
+  return `[${shape.join(',')}]`;
+}
+
 /** Validates a shape and returns its element count. */
 export function shapeSize(shape: readonly number[], api: string, param = 'shape'): number {
   if (!Array.isArray(shape)) throw typeError(api, `${param} as an array of non-negative integers`, shape);
@@ -142,7 +153,8 @@ export interface TensorSource {
 /** Values an op accepts where it wants a tensor. */
 export type TensorLike = Tensor | TensorSource | number | NestedArray | FloatArray;
 
-function isTensorSource(x: unknown): x is TensorSource {
+/** True for anything with a `read()` that gives a tensor: a Variable, or a user's own source (not a Tensor itself). */
+export function isTensorSource(x: unknown): x is TensorSource {
   return typeof x === 'object' && x !== null && typeof (x as TensorSource).read === 'function';
 }
 

@@ -1,7 +1,8 @@
 import { dtypeOf } from '../core/dtype.js';
 import { describe, rangeError, typeError } from '../core/errors.js';
 import { getInitializer, type Initializer, type InitializerConfig, type InitializerIdentifier } from '../weights/initializers.js';
-import { axesAreAdjacent, channelLayout, resolveAxes } from '../core/layout.js';
+import { axesAreAdjacent, channelLayout } from '../core/layout.js';
+import { channelAxes } from '../core/validate.js';
 import {
   batchNormInferAsync,
   batchNormInferOp,
@@ -184,7 +185,7 @@ export class BatchNormalization extends AffineLayer {
     if (x.rank < 2) throw rangeError(api, 'input of rank >= 2', shapeText(x), true, 'ERR_NORMKIT_SHAPE_MISMATCH');
     if (x.size === 0) throw rangeError(api, 'input without zero-size dimensions', shapeText(x), true, 'ERR_NORMKIT_SHAPE_MISMATCH');
     if (!this.built) {
-      const axes = resolveAxes(this.axis, x.rank, api, 'axis');
+      const axes = channelAxes(api, 'axis', this.axis, x.rank);
       if (this.virtualBatchSize !== null && axes.includes(0)) {
         throw rangeError(api, 'axis 0 (the batch) not among the channel axes with virtualBatchSize', `axis ${describe(this.axis)}`, true);
       }
@@ -200,7 +201,7 @@ export class BatchNormalization extends AffineLayer {
   }
 
   protected build(inputShape: readonly number[]): void {
-    this.axes = resolveAxes(this.axis, inputShape.length, `${this.constructor.name}.apply`, 'axis');
+    this.axes = channelAxes(`${this.constructor.name}.apply`, 'axis', this.axis, inputShape.length);
     if (!axesAreAdjacent(this.axes)) {
       const others = inputShape.map((_, d) => d).filter((d) => !this.axes.includes(d));
       this.perm = [...others, ...this.axes];

@@ -1,5 +1,5 @@
 import { describe, rangeError, typeError } from '../core/errors.js';
-import { resolveAxes } from '../core/layout.js';
+import { channelAxes } from '../core/validate.js';
 import { layerNormAsync, layerNormOp } from '../ops/layer_norm.js';
 import type { Tensor } from '../core/tensor.js';
 import { AffineLayer, type AffineConfig, type AffineOptions } from './affine.js';
@@ -83,7 +83,7 @@ export class LayerNormalization extends AffineLayer {
     const shapeText = `shape [${x.shape.join(',')}]`;
     if (x.rank < 1) throw rangeError(api, 'input of rank >= 1', shapeText, true, 'ERR_NORMKIT_SHAPE_MISMATCH');
     if (!this.built) {
-      const axes = resolveAxes(this.axis, x.rank, api, 'axis');
+      const axes = channelAxes(api, 'axis', this.axis, x.rank);
       const empty = axes.filter((a) => x.shape[a] === 0);
       if (empty.length > 0) {
         throw rangeError(api, `non-empty normalized axes (axis ${describe(this.axis)})`, shapeText, true, 'ERR_NORMKIT_SHAPE_MISMATCH');
@@ -98,7 +98,7 @@ export class LayerNormalization extends AffineLayer {
   }
 
   protected build(inputShape: readonly number[]): void {
-    this.axes = resolveAxes(this.axis, inputShape.length, `${this.constructor.name}.apply`, 'axis');
+    this.axes = channelAxes(`${this.constructor.name}.apply`, 'axis', this.axis, inputShape.length);
         const paramShape = this.axes.map((a) => inputShape[a]);
     this.addAffineWeights(paramShape, this.scale || this.rmsScaling, this.center && !this.rmsScaling);
   }

@@ -3,7 +3,7 @@ import { describe, NormkitRangeError, rangeError, typeError } from '../core/erro
 import { moments } from '../ops/moments.js';
 import { cast } from '../ops/cast.js';
 import { add, div, mul, sub } from '../ops/elementwise.js';
-import { Tensor, toTensor, type NestedArray, type TensorLike } from '../core/tensor.js';
+import { isTensorSource, Tensor, toTensor, type NestedArray, type TensorLike } from '../core/tensor.js';
 import type { Variable } from '../core/variable.js';
 import { Zeros, Ones } from '../weights/initializers.js';
 import { Layer, type ApplyOptions, type LayerConfig, type LayerOptions } from './layer.js';
@@ -85,7 +85,7 @@ function isAsyncIterable(x: unknown): x is AsyncIterable<AdaptBatch> {
 /** A single tensor-like (not a collection of batches): tensors, variables, numbers, typed arrays, nested number arrays. */
 function isSingleTensorLike(x: unknown): boolean {
   if (typeof x === 'number' || x instanceof Tensor || dtypeOf(x) !== undefined) return true;
-  if (typeof x === 'object' && x !== null && typeof (x as { read?: unknown }).read === 'function') return true;
+  if (isTensorSource(x)) return true;
   return Array.isArray(x) && x.length > 0 && x.every((e) => typeof e === 'number' || Array.isArray(e));
 }
 

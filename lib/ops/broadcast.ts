@@ -6,18 +6,7 @@
 import { allocate, convertData, type DType } from '../core/dtype.js';
 import { rangeError } from '../core/errors.js';
 import { recordOp } from '../autodiff/tape.js';
-import { Tensor, toTensor, type TensorLike } from '../core/tensor.js';
-
-/**
- * A shape as error messages print it.
- * @param shape dimensions
- * @returns e.g. `[2,3]`
- * @example
- * shapeText([2, 3]); // '[2,3]'
- */
-export function shapeText(shape: readonly number[]): string {
-  return `[${shape.join(',')}]`;
-}
+import { shapeText, Tensor, toTensor, type TensorLike } from '../core/tensor.js';
 
 /**
  * The shape two operands broadcast to under NumPy's rules: shapes are

@@ -10,18 +10,14 @@
  * lib/gradients/elementwise_grad.ts, the loops in ./loops.ts.
  */
 import { recordOp } from '../autodiff/tape.js';
-import { Tensor, toTensor, type TensorLike, type TensorSource } from '../core/tensor.js';
+import { isTensorSource, Tensor, toTensor, type TensorLike } from '../core/tensor.js';
 import { binary, BinaryLoop, unaryLoop, UnaryLoop } from './loops.js';
 
 /** Converts `x` to a tensor; when `other` is a tensor (or variable) numbers and arrays take its dtype. */
 function operand(x: TensorLike, other: TensorLike, api: string, param: string): Tensor {
-  if (x instanceof Tensor || isSource(x)) return toTensor(x, api, param);
-  const otherDtype = other instanceof Tensor ? other.dtype : isSource(other) ? other.read().dtype : undefined;
+  if (x instanceof Tensor || isTensorSource(x)) return toTensor(x, api, param);
+  const otherDtype = other instanceof Tensor ? other.dtype : isTensorSource(other) ? other.read().dtype : undefined;
   return toTensor(x, api, param, otherDtype);
-}
-
-function isSource(x: unknown): x is TensorSource {
-  return typeof x === 'object' && x !== null && !(x instanceof Tensor) && typeof (x as TensorSource).read === 'function';
 }
 
 function binaryOp(api: string, opName: string, loop: BinaryLoop, x: TensorLike, y: TensorLike): Tensor {

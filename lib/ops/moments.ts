@@ -6,12 +6,12 @@
 import { allocate } from '../core/dtype.js';
 import { rangeError, typeError } from '../core/errors.js';
 import { native } from '../native.js';
-import { broadcastShapes, shapeText } from './broadcast.js';
+import { broadcastShapes } from './broadcast.js';
 import { div, sub } from './elementwise.js';
-import { normalizeAxes } from './reduction.js';
 import { transposeRaw } from './shape.js';
 import { recordOp } from '../autodiff/tape.js';
-import { Tensor, toTensor, type TensorLike } from '../core/tensor.js';
+import { shapeText, Tensor, toTensor, type TensorLike } from '../core/tensor.js';
+import { reductionAxes } from '../core/validate.js';
 
 /**
  * `(x - mean) / std` with NumPy broadcasting: the tutorial's first function.
@@ -84,7 +84,7 @@ export interface Moments {
 export function moments(x: TensorLike, axes?: number | readonly number[], options: MomentsOptions = {}): Moments {
   const api = 'moments';
   const t = toTensor(x, api, 'x');
-  const reduced = normalizeAxes(axes, t.rank, api, 'axes');
+  const reduced = reductionAxes(api, 'axes', axes, t.rank);
   if (typeof options !== 'object' || options === null) throw typeError(api, 'options as { keepDims?: boolean }', options);
   const keepDims = options.keepDims ?? false;
   if (typeof keepDims !== 'boolean') throw typeError(api, 'options.keepDims as a boolean', keepDims);

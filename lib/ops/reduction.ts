@@ -5,43 +5,11 @@
  * All are differentiable (gradients in lib/gradients/reduction_grad.ts).
  */
 import { convertData, type DType } from '../core/dtype.js';
-import { rangeError, typeError } from '../core/errors.js';
+import { rangeError } from '../core/errors.js';
+import { boolean, reductionAxes } from '../core/validate.js';
 import { recordOp } from '../autodiff/tape.js';
-import { Tensor, toTensor, type TensorLike } from '../core/tensor.js';
-import { forEachRun, planStrided, shapeText, sumToShape } from './broadcast.js';
-
-/**
- * Resolves `axis` against `rank`: sorted, distinct, non-negative axes.
- * `undefined` means every axis; an empty array means none.
- *
- * @param axis a number, an array of numbers, or undefined
- * @param rank rank of the tensor being reduced
- * @param api calling op, for messages
- * @param param parameter name, for messages
- * @throws {TypeError}  when `axis` is not an integer or an array of integers
- * @throws {RangeError} when an axis is outside [-rank, rank - 1] or repeated
- * @example
- * normalizeAxes(-1, 3, 'sum');        // [2]
- * normalizeAxes([0, -1], 3, 'sum');   // [0, 2]
- * normalizeAxes(undefined, 2, 'sum'); // [0, 1]
- */
-export function normalizeAxes(axis: number | readonly number[] | undefined, rank: number, api: string, param = 'axis'): number[] {
-  if (axis === undefined) return Array.from({ length: rank }, (_, i) => i);
-  const list = typeof axis === 'number' ? [axis] : Array.isArray(axis) ? axis : null;
-  const what = `${param} as an integer, an array of integers, or undefined`;
-  if (list === null) throw typeError(api, what, axis);
-  const out: number[] = [];
-  for (const a of list) {
-    if (typeof a !== 'number' || !Number.isInteger(a)) throw typeError(api, what, axis);
-    if (a < -rank || a >= rank) {
-      throw rangeError(api, `${param} in [${-rank}, ${rank - 1}] for a tensor of rank ${rank}`, a);
-    }
-    const r = a < 0 ? a + rank : a;
-    if (out.includes(r)) throw rangeError(api, `distinct axes in ${param}`, `[${list.join(',')}]`, true);
-    out.push(r);
-  }
-  return out.sort((p, q) => p - q);
-}
+import { shapeText, Tensor, toTensor, type TensorLike } from '../core/tensor.js';
+import { forEachRun, planStrided, sumToShape } from './broadcast.js';
 
 /** Shape of `shape` with `axes` set to 1 (the keepDims shape) and the reduced element count. */
 function keptShape(shape: readonly number[], axes: readonly number[]): { kept: number[]; count: number } {
@@ -56,12 +24,6 @@ function keptShape(shape: readonly number[], axes: readonly number[]): { kept: n
 
 function resultShape(shape: readonly number[], axes: readonly number[], keepDims: boolean): number[] {
   return keepDims ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
-}
-
-function checkKeepDims(keepDims: unknown, api: string): boolean {
-  if (keepDims === undefined) return false;
-  if (typeof keepDims !== 'boolean') throw typeError(api, 'keepDims as a boolean', keepDims);
-  return keepDims;
 }
 
 /** What a reduction records for its gradient (lib/gradients/reduction_grad.ts). */
@@ -82,8 +44,8 @@ interface Prepared {
 
 function prepare(api: string, x: TensorLike, axis: number | readonly number[] | undefined, keepDims: unknown): Prepared {
   const t = toTensor(x, api, 'x');
-  const axes = normalizeAxes(axis, t.rank, api);
-  const keep = checkKeepDims(keepDims, api);
+  const axes = reductionAxes(api, 'axis', axis, t.rank);
+  const keep = keepDims === undefined ? false : boolean(api, 'keepDims', keepDims);
   const { kept, count } = keptShape(t.shape, axes);
   return { x: t, axes, kept, count, outShape: resultShape(t.shape, axes, keep) };
 }

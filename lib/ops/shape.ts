@@ -7,9 +7,9 @@
 import { allocate, promote, type FloatArray } from '../core/dtype.js';
 import { describe, NormkitRangeError, rangeError, typeError } from '../core/errors.js';
 import { recordOp } from '../autodiff/tape.js';
-import { Tensor, toTensor, type TensorLike } from '../core/tensor.js';
+import { shapeText, Tensor, toTensor, type TensorLike } from '../core/tensor.js';
 import { rowMajorStrides } from '../core/layout.js';
-import { collapsePlan, forEachRun, shapeText } from './broadcast.js';
+import { collapsePlan, forEachRun } from './broadcast.js';
 
 /**
  * Same data (copied) under another shape of as many elements; no checks, no recording.

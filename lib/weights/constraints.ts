@@ -1,6 +1,6 @@
 import { rangeError, typeError } from '../core/errors.js';
 import { resolveIdentifier, type Registry, type SerializedObject } from './serialization.js';
-import { resolveAxes } from '../core/layout.js';
+import { channelAxes, nonNegative } from '../core/validate.js';
 import { Tensor } from '../core/tensor.js';
 
 /** Serialized form, as Keras writes it: `{ className, config }`. */
@@ -46,7 +46,7 @@ abstract class NormConstraint extends Constraint {
   }
   protected abstract desired(norm: number): number;
   apply(w: Tensor): Tensor {
-    const axes = resolveAxes(this.axis, Math.max(w.rank, 1), `constraints.${this.className}`);
+    const axes = channelAxes(`constraints.${this.className}`, 'axis', this.axis, Math.max(w.rank, 1));
     const shape = w.rank === 0 ? [1] : w.shape;
     const strides = shape.map((_, d) => shape.slice(d + 1).reduce((p, q) => p * q, 1));
     // Group elements by their index on the kept (non-normed) axes.
@@ -79,7 +79,7 @@ export class MaxNorm extends NormConstraint {
   readonly maxValue: number;
   constructor(options: { maxValue?: number; axis?: number | number[] } = {}) {
     super(options.axis, 'constraints.MaxNorm');
-    this.maxValue = checkNonNegative(options.maxValue ?? 2, 'constraints.MaxNorm', 'maxValue');
+    this.maxValue = nonNegative('constraints.MaxNorm', 'maxValue', options.maxValue ?? 2);
   }
   protected desired(norm: number): number {
     return Math.min(Math.max(norm, 0), this.maxValue);
@@ -98,10 +98,10 @@ export class MinMaxNorm extends NormConstraint {
   constructor(options: { minValue?: number; maxValue?: number; rate?: number; axis?: number | number[] } = {}) {
     super(options.axis, 'constraints.MinMaxNorm');
     const api = 'constraints.MinMaxNorm';
-    this.minValue = checkNonNegative(options.minValue ?? 0, api, 'minValue');
-    this.maxValue = checkNonNegative(options.maxValue ?? 1, api, 'maxValue');
+    this.minValue = nonNegative(api, 'minValue', options.minValue ?? 0);
+    this.maxValue = nonNegative(api, 'maxValue', options.maxValue ?? 1);
     if (this.minValue > this.maxValue) throw rangeError(api, 'minValue <= maxValue', `${this.minValue} > ${this.maxValue}`, true);
-    this.rate = checkNonNegative(options.rate ?? 1, api, 'rate');
+    this.rate = nonNegative(api, 'rate', options.rate ?? 1);
     if (this.rate > 1) throw rangeError(api, 'rate in [0, 1]', this.rate);
   }
   protected desired(norm: number): number {
@@ -121,12 +121,6 @@ export class UnitNorm extends NormConstraint {
   protected desired(): number {
     return 1;
   }
-}
-
-function checkNonNegative(v: unknown, api: string, param: string): number {
-  if (typeof v !== 'number') throw typeError(api, `${param} as a number`, v);
-  if (!(v >= 0 && Number.isFinite(v))) throw rangeError(api, `${param} finite and >= 0`, v);
-  return v;
 }
 
 const registry: Registry<Constraint> = {

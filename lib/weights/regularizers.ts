@@ -1,4 +1,4 @@
-import { rangeError, typeError } from '../core/errors.js';
+import { nonNegative } from '../core/validate.js';
 import { resolveIdentifier, type Registry, type SerializedObject } from './serialization.js';
 import { abs, add, mul, square } from '../ops/elementwise.js';
 import { sum } from '../ops/reduction.js';
@@ -21,12 +21,6 @@ export abstract class Regularizer {
   }
 }
 
-function checkFactor(v: unknown, api: string, param: string): number {
-  if (typeof v !== 'number') throw typeError(api, `${param} as a number`, v);
-  if (!(v >= 0 && Number.isFinite(v))) throw rangeError(api, `${param} finite and >= 0`, v);
-  return v;
-}
-
 /** `l1 * sum(|w|) + l2 * sum(w^2)` (Keras' L1L2; defaults 0). */
 export class L1L2 extends Regularizer {
   readonly className: string = 'L1L2';
@@ -34,8 +28,8 @@ export class L1L2 extends Regularizer {
   readonly l2: number;
   constructor(options: { l1?: number; l2?: number } = {}) {
     super();
-    this.l1 = checkFactor(options.l1 ?? 0, `regularizers.${new.target.name}`, 'l1');
-    this.l2 = checkFactor(options.l2 ?? 0, `regularizers.${new.target.name}`, 'l2');
+    this.l1 = nonNegative(`regularizers.${new.target.name}`, 'l1', options.l1 ?? 0);
+    this.l2 = nonNegative(`regularizers.${new.target.name}`, 'l2', options.l2 ?? 0);
   }
   apply(w: Tensor): Tensor {
     const parts: Tensor[] = [];

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { max, mean, min, normalizeAxes, sum } from '../../lib/ops/reduction.js';
+import { reductionAxes } from '../../lib/core/validate.js';
+import { max, mean, min, sum } from '../../lib/ops/reduction.js';
 import { GradientTape } from '../../lib/autodiff/tape.js';
 import { tensor, Tensor } from '../../lib/core/tensor.js';
 import { checkGradients, randomTensor } from '../gradcheck.js';
@@ -43,19 +44,19 @@ const cases: { axis: number | number[] | undefined; axes: number[]; shape: numbe
   { axis: [], axes: [], shape: [3, 2, 4] },
 ];
 
-describe('normalizeAxes', () => {
+describe('reductionAxes', () => {
   it('rejects non-integer, out-of-range and repeated axes', () => {
-    expectError(() => normalizeAxes('0' as never, 2, 'sum'), TypeError, 'sum: expected axis as an integer, an array of integers, or undefined, got "0"');
-    expectError(() => normalizeAxes([0.5], 2, 'sum'), TypeError, 'sum: expected axis as an integer, an array of integers, or undefined, got [0.5]');
-    expectError(() => normalizeAxes(2, 2, 'mean'), RangeError, 'mean: expected axis in [-2, 1] for a tensor of rank 2, got 2');
-    expectError(() => normalizeAxes([-3], 2, 'mean'), RangeError, 'mean: expected axis in [-2, 1] for a tensor of rank 2, got -3');
-    expectError(() => normalizeAxes([1, -1], 2, 'max'), RangeError, 'max: expected distinct axes in axis, got [1,-1]');
+    expectError(() => reductionAxes('sum', 'axis', '0' as never, 2), TypeError, 'sum: expected axis as an integer, an array of integers, or undefined, got "0"');
+    expectError(() => reductionAxes('sum', 'axis', [0.5], 2), TypeError, 'sum: expected axis as an integer, an array of integers, or undefined, got [0.5]');
+    expectError(() => reductionAxes('mean', 'axis', 2, 2), RangeError, 'mean: expected axis in [-2, 1] for a tensor of rank 2, got 2');
+    expectError(() => reductionAxes('mean', 'axis', [-3], 2), RangeError, 'mean: expected axis in [-2, 1] for a tensor of rank 2, got -3');
+    expectError(() => reductionAxes('max', 'axis', [1, -1], 2), RangeError, 'max: expected distinct axes in axis, got [1,-1]');
   });
 
   it('resolves negatives, sorts, and expands undefined to every axis', () => {
-    expect(normalizeAxes([-1, 0], 3, 'sum')).toEqual([0, 2]);
-    expect(normalizeAxes(undefined, 2, 'sum')).toEqual([0, 1]);
-    expect(normalizeAxes([], 2, 'sum')).toEqual([]);
+    expect(reductionAxes('sum', 'axis', [-1, 0], 3)).toEqual([0, 2]);
+    expect(reductionAxes('sum', 'axis', undefined, 2)).toEqual([0, 1]);
+    expect(reductionAxes('sum', 'axis', [], 2)).toEqual([]);
   });
 });
 
