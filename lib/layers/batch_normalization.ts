@@ -1,8 +1,8 @@
-import { dtypeOf } from '../core/dtype.js';
+import { dtypeOf, sharesMemory } from '../core/dtype.js';
 import { describe, rangeError, typeError } from '../core/errors.js';
 import { getInitializer, type Initializer, type InitializerConfig, type InitializerIdentifier } from '../weights/initializers.js';
 import { axesAreAdjacent, channelLayout } from '../core/layout.js';
-import { channelAxes } from '../core/validate.js';
+import { channelAxes, finite } from '../core/validate.js';
 import {
   batchNormInferAsync,
   batchNormInferOp,
@@ -16,7 +16,7 @@ import {
 import { add, mul, sqrt, square, sub, div } from '../ops/elementwise.js';
 import { sum } from '../ops/reduction.js';
 import { inversePerm, reshape, transpose } from '../ops/shape.js';
-import { Tensor, toTensor, type TensorLike } from '../core/tensor.js';
+import { shapeText, Tensor, toTensor, type TensorLike } from '../core/tensor.js';
 import type { Variable } from '../core/variable.js';
 import { AffineLayer, type AffineConfig, type AffineOptions } from './affine.js';
 import type { ApplyOptions } from './layer.js';
@@ -140,7 +140,7 @@ export class BatchNormalization extends AffineLayer {
     const axisOk = Number.isInteger(axis) || (Array.isArray(axis) && axis.length > 0 && axis.every((a) => Number.isInteger(a)));
     if (!axisOk) throw typeError(api, 'axis as an integer or a non-empty array of integers', axis);
     if (Array.isArray(axis) && new Set(axis).size !== axis.length) throw rangeError(api, 'distinct axes', axis);
-    this.momentum = checkUnit(momentum, api, 'momentum');
+    this.momentum = finite(api, 'momentum', momentum, UNIT);
     if (typeof renorm !== 'boolean') throw typeError(api, 'renorm as a boolean', renorm);
     if (movingVarianceCorrection !== 'unbiased' && movingVarianceCorrection !== 'biased') {
       throw rangeError(api, `movingVarianceCorrection 'unbiased' or 'biased'`, movingVarianceCorrection);
@@ -153,8 +153,8 @@ export class BatchNormalization extends AffineLayer {
     }
     this.axis = Array.isArray(axis) ? axis.slice() : axis;
     this.renorm = renorm;
-    this.renormClipping = renormClipping === null ? null : Object.freeze(checkClipping(renormClipping, api));
-    this.renormMomentum = checkUnit(renormMomentum, api, 'renormMomentum');
+    this.renormClipping = renormClipping === null ? null : Object.freeze(checkClipping(api, renormClipping));
+    this.renormMomentum = finite(api, 'renormMomentum', renormMomentum, UNIT);
     this.virtualBatchSize = virtualBatchSize;
     this.movingVarianceCorrection = movingVarianceCorrection;
     this.movingMeanInitializer = getInitializer(movingMeanInitializer, api, 'movingMeanInitializer');
@@ -182,8 +182,8 @@ export class BatchNormalization extends AffineLayer {
   // Runs on every call: no closures or strings unless it throws (tsx's
   // keepNames turns every closure creation into a defineProperty call).
   protected checkInput(x: Tensor, api: string): void {
-    if (x.rank < 2) throw rangeError(api, 'input of rank >= 2', shapeText(x), true, 'ERR_NORMKIT_SHAPE_MISMATCH');
-    if (x.size === 0) throw rangeError(api, 'input without zero-size dimensions', shapeText(x), true, 'ERR_NORMKIT_SHAPE_MISMATCH');
+    if (x.rank < 2) throw rangeError(api, 'input of rank >= 2', `shape ${shapeText(x.shape)}`, true, 'ERR_NORMKIT_SHAPE_MISMATCH');
+    if (x.size === 0) throw rangeError(api, 'input without zero-size dimensions', `shape ${shapeText(x.shape)}`, true, 'ERR_NORMKIT_SHAPE_MISMATCH');
     if (!this.built) {
       const axes = channelAxes(api, 'axis', this.axis, x.rank);
       if (this.virtualBatchSize !== null && axes.includes(0)) {
@@ -196,7 +196,7 @@ export class BatchNormalization extends AffineLayer {
     for (let i = 0; i < this.axes.length && !bad; i++) bad = x.shape[this.axes[i]] !== expected[this.axes[i]];
     if (bad) {
       const want = this.axes.map((a) => expected[a]).join('x');
-      throw rangeError(api, `input of rank ${expected.length} with ${want} channels on axis ${describe(this.axis)}`, shapeText(x), true, 'ERR_NORMKIT_SHAPE_MISMATCH');
+      throw rangeError(api, `input of rank ${expected.length} with ${want} channels on axis ${describe(this.axis)}`, `shape ${shapeText(x.shape)}`, true, 'ERR_NORMKIT_SHAPE_MISMATCH');
     }
   }
 
@@ -221,7 +221,7 @@ export class BatchNormalization extends AffineLayer {
     const api = `${this.constructor.name}.apply`;
     const training = (options.training ?? false) && this.trainable;
     const mask = options.mask === undefined || options.mask === null ? null : this.checkMask(options.mask, x, api);
-    const out = options.out === undefined ? undefined : checkOut(options.out, x, api);
+    const out = options.out === undefined ? undefined : checkOut(api, options.out, x);
     // The composite paths (mask, transposed axes) build y from several ops and copy it into `out`.
     if (training && mask) return copyInto(this.maskedTrain(x, mask, api), out);
     if (this.perm) return copyInto(transpose(this.callAdjacent(transpose(x, this.perm), training, api), this.invPerm!), out);
@@ -398,21 +398,19 @@ export class BatchNormalization extends AffineLayer {
 
 registerLayer('BatchNormalization', BatchNormalization.fromConfig);
 
-function checkOut(out: unknown, x: Tensor, api: string): Tensor {
+/** Momentum bounds: [0, 1]. */
+const UNIT = Object.freeze({ min: 0, max: 1 });
+
+/** `options.out` of `apply`: a tensor like `x` that shares no memory with it. */
+function checkOut(api: string, out: unknown, x: Tensor): Tensor {
   if (!(out instanceof Tensor)) throw typeError(api, 'options.out as a Tensor', out);
   if (out.dtype !== x.dtype || out.rank !== x.rank || out.shape.some((d, i) => d !== x.shape[i])) {
     throw rangeError(api, `options.out as a ${x.dtype} tensor of shape [${x.shape.join(',')}]`, describe(out), true, 'ERR_NORMKIT_SHAPE_MISMATCH');
   }
-  const a = out.data;
-  const b = x.data;
-  if (a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength) {
+  if (sharesMemory(out.data, x.data)) {
     throw rangeError(api, 'options.out not sharing memory with the input', 'overlapping buffers', true);
   }
   return out;
-}
-
-function shapeText(x: Tensor): string {
-  return `shape [${x.shape.join(',')}]`;
 }
 
 function copyInto(y: Tensor, out: Tensor | undefined): Tensor {
@@ -426,13 +424,8 @@ function range(from: number, to: number): number[] {
   return Array.from({ length: to - from }, (_, i) => from + i);
 }
 
-function checkUnit(v: unknown, api: string, param: string): number {
-  if (typeof v !== 'number') throw typeError(api, `${param} as a number`, v);
-  if (!(v >= 0 && v <= 1)) throw rangeError(api, `${param} in [0, 1]`, v);
-  return v;
-}
-
-function checkClipping(c: unknown, api: string): RenormClipping {
+/** Keras' renorm clipping: only the keys rmax, rmin, dmax, each a number or null. */
+function checkClipping(api: string, c: unknown): RenormClipping {
   if (typeof c !== 'object' || c === null || Array.isArray(c)) throw typeError(api, 'renormClipping as { rmax, rmin, dmax } or null', c);
   const out: RenormClipping = {};
   for (const [k, v] of Object.entries(c)) {

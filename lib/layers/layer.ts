@@ -8,6 +8,7 @@ import type { Regularizer } from '../weights/regularizers.js';
 import { decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
 import { Tensor, toTensor, type TensorLike } from '../core/tensor.js';
 import { Variable } from '../core/variable.js';
+import { nonEmptyString } from '../core/validate.js';
 
 /** Options every layer accepts. */
 export interface LayerOptions {
@@ -221,7 +222,7 @@ export abstract class Layer {
    * @throws {RangeError} when the layer is not built yet
    */
   saveWeights(path: string): void {
-    writeFileSync(checkPath(path, `${this.constructor.name}.saveWeights`), this.serializeWeights());
+    writeFileSync(nonEmptyString(`${this.constructor.name}.saveWeights`, 'path', path), this.serializeWeights());
   }
 
   /** The bytes {@link saveWeights} writes. */
@@ -247,7 +248,7 @@ export abstract class Layer {
    */
   loadWeights(path: string): void {
     const api = `${this.constructor.name}.loadWeights`;
-    this.deserializeWeights(readFileSync(checkPath(path, api)), path, api);
+    this.deserializeWeights(readFileSync(nonEmptyString(api, 'path', path)), path, api);
   }
 
   /** {@link loadWeights} from bytes in memory. */
@@ -302,9 +303,4 @@ export abstract class Layer {
   getConfig(): LayerConfig {
     return { name: this.name, trainable: this.trainableFlag, dtype: this.dtype };
   }
-}
-
-function checkPath(path: unknown, api: string): string {
-  if (typeof path !== 'string' || path.length === 0) throw typeError(api, 'path as a non-empty string', path);
-  return path;
 }
