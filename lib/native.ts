@@ -6,6 +6,7 @@
  * directly), but meaning (shapes, axes, ranges) is validated in TypeScript
  * before any call lands here.
  */
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { markAsUntransferable } from 'node:worker_threads';
 import nodeGypBuild from 'node-gyp-build';
@@ -128,16 +129,19 @@ const raw = nodeGypBuild(packageRoot) as NativeBinding;
 let bench: RawBenchBinding | undefined;
 
 /**
- * Loads the bench addon that was built with the main one (the same folder).
- * It links its own copy of the kernels, so from here on its ISA and thread
- * count follow the main addon's: they are copied now, and `native.setIsa` /
+ * Loads the bench addon: the one built with the loaded main addon (the same
+ * folder), else the checkout's build/Release one (`npm run prebuild` moves
+ * normkit.node from there into prebuilds/ and leaves the bench addon). It
+ * links its own copy of the kernels, so from here on its ISA and thread count
+ * follow the main addon's: they are copied now, and `native.setIsa` /
  * `native.setNumThreads` set both.
- * @throws Error when the loaded main addon has no bench addon beside it (a
- *   prebuilt binary, or an installed package).
+ * @throws Error when there is no bench addon (an installed package).
  */
 export function benchBinding(): BenchBinding {
   if (bench) return bench;
-  const file = path.join(path.dirname(nodeGypBuild.resolve(packageRoot)), 'normkit_bench.addon');
+  const name = 'normkit_bench.addon';
+  const beside = path.join(path.dirname(nodeGypBuild.resolve(packageRoot)), name);
+  const file = [beside, path.join(packageRoot, 'build', 'Release', name)].find((f) => existsSync(f)) ?? beside;
   const module = { exports: {} as RawBenchBinding };
   try {
     process.dlopen(module, file);
