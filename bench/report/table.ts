@@ -142,7 +142,7 @@ export function overheadTable(rows: ResultRow[], shape: string, noopNs: number):
   const mine = rows.filter((r) => r.shape === shape && r.isNormkit && r.ns !== undefined);
   return markdownTable(
     ['op', 'implementation', 'median', 'x noop'],
-    [['—', 'native.noop (empty call, two typed arrays)', formatNs(noopNs), '1.0x'], ...mine.map((r) => [r.op, r.impl, formatNs(r.ns ?? NaN), times((r.ns ?? NaN) / noopNs)])],
+    [['—', 'bench addon noop (empty call, two typed arrays)', formatNs(noopNs), '1.0x'], ...mine.map((r) => [r.op, r.impl, formatNs(r.ns ?? NaN), times((r.ns ?? NaN) / noopNs)])],
     ['l', 'l', 'r', 'r'],
   );
 }
