@@ -14,7 +14,7 @@
 // What the handle cannot see: a buffer detached (transferred) or shrunk
 // after prepare. The data pointers would then be stale, so the caller must
 // check, right before each run, that every array still has its prepared
-// length (a detached view reads as length 0). lib/kernels.ts's
+// length (a detached view reads as length 0). lib/kernels/prepared.ts's
 // PreparedKernel does; runPrepared is not a public export. Pointers of
 // attached arrays never move: parse already moved any on-heap typed array
 // off the heap (napi_get_typedarray_info does when asked for the data).
