@@ -72,12 +72,12 @@ export abstract class AffineLayer extends Layer {
     this.epsilon = epsilon;
     this.center = center;
     this.scale = scale;
-    this.betaInitializer = getInitializer(options.betaInitializer ?? 'zeros', api, 'betaInitializer');
-    this.gammaInitializer = getInitializer(options.gammaInitializer ?? 'ones', api, 'gammaInitializer');
-    this.betaRegularizer = getRegularizer(options.betaRegularizer, api, 'betaRegularizer');
-    this.gammaRegularizer = getRegularizer(options.gammaRegularizer, api, 'gammaRegularizer');
-    this.betaConstraint = getConstraint(options.betaConstraint, api, 'betaConstraint');
-    this.gammaConstraint = getConstraint(options.gammaConstraint, api, 'gammaConstraint');
+    this.betaInitializer = getInitializer(api, 'betaInitializer', options.betaInitializer ?? 'zeros');
+    this.gammaInitializer = getInitializer(api, 'gammaInitializer', options.gammaInitializer ?? 'ones');
+    this.betaRegularizer = getRegularizer(api, 'betaRegularizer', options.betaRegularizer);
+    this.gammaRegularizer = getRegularizer(api, 'gammaRegularizer', options.gammaRegularizer);
+    this.betaConstraint = getConstraint(api, 'betaConstraint', options.betaConstraint);
+    this.gammaConstraint = getConstraint(api, 'gammaConstraint', options.gammaConstraint);
   }
 
   /** Creates gamma (when `withGamma`) and beta (when `withBeta`) of `shape`, in that order. For `build`. */

@@ -157,8 +157,8 @@ export class BatchNormalization extends AffineLayer {
     this.renormMomentum = finite(api, 'renormMomentum', renormMomentum, UNIT);
     this.virtualBatchSize = virtualBatchSize;
     this.movingVarianceCorrection = movingVarianceCorrection;
-    this.movingMeanInitializer = getInitializer(movingMeanInitializer, api, 'movingMeanInitializer');
-    this.movingVarianceInitializer = getInitializer(movingVarianceInitializer, api, 'movingVarianceInitializer');
+    this.movingMeanInitializer = getInitializer(api, 'movingMeanInitializer', movingMeanInitializer);
+    this.movingVarianceInitializer = getInitializer(api, 'movingVarianceInitializer', movingVarianceInitializer);
   }
 
   /** Recreates a layer from {@link getConfig}'s output. */
@@ -212,8 +212,8 @@ export class BatchNormalization extends AffineLayer {
     this.movingMean = this.addWeight('moving_mean', paramShape, this.movingMeanInitializer, false);
     this.movingVariance = this.addWeight('moving_variance', paramShape, this.movingVarianceInitializer, false);
     if (this.renorm) {
-      this.renormMean = this.addWeight('renorm_mean', paramShape, getInitializer('zeros', '', ''), false);
-      this.renormStddev = this.addWeight('renorm_stddev', paramShape, getInitializer('ones', '', ''), false);
+      this.renormMean = this.addWeight('renorm_mean', paramShape, getInitializer('', '', 'zeros'), false);
+      this.renormStddev = this.addWeight('renorm_stddev', paramShape, getInitializer('', '', 'ones'), false);
     }
   }
 

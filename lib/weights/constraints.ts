@@ -137,7 +137,7 @@ export type ConstraintIdentifier = Constraint | string | ConstraintConfig;
  * Resolves a constraint identifier; null/undefined give null (no constraint).
  * @throws {TypeError} for a wrong type; {RangeError} for an unknown name
  */
-export function getConstraint(id: ConstraintIdentifier | null | undefined, api: string, param: string): Constraint | null {
+export function getConstraint(api: string, param: string, id: ConstraintIdentifier | null | undefined): Constraint | null {
   if (id === null || id === undefined) return null;
-  return resolveIdentifier(id, Constraint, registry, api, param, 'a Constraint', 'nonNeg, maxNorm, minMaxNorm, unitNorm');
+  return resolveIdentifier(api, param, id, Constraint, registry, 'a Constraint', 'nonNeg, maxNorm, minMaxNorm, unitNorm');
 }

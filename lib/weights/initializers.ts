@@ -120,6 +120,6 @@ export type InitializerIdentifier = Initializer | string | InitializerConfig;
  * snake_case and class names work too) or `{ className, config }`.
  * @throws {TypeError} for anything else; {RangeError} for an unknown name
  */
-export function getInitializer(id: InitializerIdentifier, api: string, param: string): Initializer {
-  return resolveIdentifier(id, Initializer, registry, api, param, 'an Initializer', Object.keys(registry).join(', '));
+export function getInitializer(api: string, param: string, id: InitializerIdentifier): Initializer {
+  return resolveIdentifier(api, param, id, Initializer, registry, 'an Initializer', Object.keys(registry).join(', '));
 }

@@ -78,7 +78,7 @@ export type RegularizerIdentifier = Regularizer | string | RegularizerConfig;
  * Resolves a regularizer identifier; null/undefined give null.
  * @throws {TypeError} for a wrong type; {RangeError} for an unknown name
  */
-export function getRegularizer(id: RegularizerIdentifier | null | undefined, api: string, param: string): Regularizer | null {
+export function getRegularizer(api: string, param: string, id: RegularizerIdentifier | null | undefined): Regularizer | null {
   if (id === null || id === undefined) return null;
-  return resolveIdentifier(id, Regularizer, registry, api, param, 'a Regularizer', 'l1, l2, l1l2');
+  return resolveIdentifier(api, param, id, Regularizer, registry, 'a Regularizer', 'l1, l2, l1l2');
 }

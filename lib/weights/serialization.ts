@@ -18,11 +18,11 @@ export type Registry<T> = Record<string, (config: Record<string, unknown>) => T>
  * @throws {TypeError} for anything else; {RangeError} for an unknown name
  */
 export function resolveIdentifier<T>(
+  api: string,
+  param: string,
   id: unknown,
   cls: abstract new (...args: never[]) => T,
   registry: Registry<T>,
-  api: string,
-  param: string,
   kind: string,
   names: string,
 ): T {
