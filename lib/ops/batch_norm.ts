@@ -169,7 +169,8 @@ export function batchRenormTrainOp(
   const dT = new Tensor(d, shape);
   const gammaEff = gamma ? mul(gamma, rT) : rT;
   const betaEff = gamma ? (beta ? add(mul(gamma, dT), beta) : mul(gamma, dT)) : beta ? add(dT, beta) : dT;
-  return { ...batchNormTrainOp(x, layout, gammaEff, betaEff, epsilon, out), stddev };
+  const { y, mean: batchMean, variance: batchVariance, invStd } = batchNormTrainOp(x, layout, gammaEff, betaEff, epsilon, out);
+  return { y, mean: batchMean, variance: batchVariance, invStd, stddev };
 }
 
 function clamp(v: number, lo: number, hi: number): number {
