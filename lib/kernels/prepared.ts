@@ -7,19 +7,8 @@ import { isDetached, type FloatArray } from '../core/dtype.js';
 import { typeError } from '../core/errors.js';
 import { native, type PreparedHandle } from '../native.js';
 import type { ArgNames } from './args.js';
-import {
-  backwardArgs,
-  BACKWARD_NAMES,
-  inferArgs,
-  INFER_NAMES,
-  trainArgs,
-  TRAIN_NAMES,
-  type BatchNormBackwardOptions,
-  type BatchNormBackwardOutput,
-  type BatchNormInferOptions,
-  type BatchNormTrainOptions,
-  type BatchNormTrainOutput,
-} from './batch_norm.js';
+import { backwardArgs, BACKWARD_NAMES, inferArgs, INFER_NAMES, trainArgs, TRAIN_NAMES } from './batch_norm.js';
+import type { BatchNormBackwardOptions, BatchNormBackwardOutput, BatchNormInferOptions, BatchNormTrainOptions, BatchNormTrainOutput } from './batch_norm.js';
 import { statsArgs, STATS_NAMES, type ChannelStatsOptions, type ChannelStatsOutput } from './channel_stats.js';
 import type { KernelLayout } from './layout.js';
 
