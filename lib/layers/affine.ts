@@ -5,7 +5,7 @@
  * and beta, with Keras' defaults.
  */
 import { getConstraint, type Constraint, type ConstraintConfig, type ConstraintIdentifier } from '../weights/constraints.js';
-import { rangeError, typeError } from '../core/errors.js';
+import { boolean, positive } from '../core/validate.js';
 import { getInitializer, type Initializer, type InitializerConfig, type InitializerIdentifier } from '../weights/initializers.js';
 import { getRegularizer, type Regularizer, type RegularizerConfig, type RegularizerIdentifier } from '../weights/regularizers.js';
 import type { Variable } from '../core/variable.js';
@@ -65,13 +65,9 @@ export abstract class AffineLayer extends Layer {
   protected constructor(options: AffineOptions, api: string) {
     super(options, api);
     const { epsilon = 1e-3, center = true, scale = true } = options;
-    if (typeof epsilon !== 'number') throw typeError(api, 'epsilon as a number', epsilon);
-    if (!(epsilon > 0 && Number.isFinite(epsilon))) throw rangeError(api, 'epsilon finite and > 0', epsilon);
-    if (typeof center !== 'boolean') throw typeError(api, 'center as a boolean', center);
-    if (typeof scale !== 'boolean') throw typeError(api, 'scale as a boolean', scale);
-    this.epsilon = epsilon;
-    this.center = center;
-    this.scale = scale;
+    this.epsilon = positive(api, 'epsilon', epsilon);
+    this.center = boolean(api, 'center', center);
+    this.scale = boolean(api, 'scale', scale);
     this.betaInitializer = getInitializer(api, 'betaInitializer', options.betaInitializer ?? 'zeros');
     this.gammaInitializer = getInitializer(api, 'gammaInitializer', options.gammaInitializer ?? 'ones');
     this.betaRegularizer = getRegularizer(api, 'betaRegularizer', options.betaRegularizer);

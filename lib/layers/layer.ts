@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Constraint } from '../weights/constraints.js';
-import { isDType, type DType } from '../core/dtype.js';
+import type { DType } from '../core/dtype.js';
+import { boolean, dtype as checkDtype, nonEmptyString } from '../core/validate.js';
 import { describe, rangeError, typeError } from '../core/errors.js';
 import type { Initializer } from '../weights/initializers.js';
 import { cast } from '../ops/cast.js';
@@ -8,7 +9,6 @@ import type { Regularizer } from '../weights/regularizers.js';
 import { decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
 import { Tensor, toTensor, type TensorLike } from '../core/tensor.js';
 import { Variable } from '../core/variable.js';
-import { nonEmptyString } from '../core/validate.js';
 
 /** Options every layer accepts. */
 export interface LayerOptions {
@@ -73,11 +73,9 @@ export abstract class Layer {
     if (name !== undefined && (typeof name !== 'string' || name.length === 0 || /[\s:]/.test(name))) {
       throw typeError(api, 'name as a non-empty string without spaces or colons', name);
     }
-    if (typeof trainable !== 'boolean') throw typeError(api, 'trainable as a boolean', trainable);
-    if (!isDType(dtype)) throw typeError(api, `dtype 'float32' or 'float64'`, dtype);
+    this.trainableFlag = boolean(api, 'trainable', trainable);
+    this.dtype = checkDtype(api, 'dtype', dtype);
     this.name = name ?? uniqueLayerName(toSnakeCase(this.constructor.name));
-    this.trainableFlag = trainable;
-    this.dtype = dtype;
   }
 
   /** Whether the weights are trained. Layers may give it more meaning (BatchNormalization: frozen statistics). */
