@@ -83,6 +83,27 @@ export interface ArgNames {
  * @throws {RangeError} naming the first pair that overlaps
  */
 export function checkDisjoint(api: string, names: ArgNames, arrays: readonly (FloatArray | null)[], inPlace = -1): void {
+  const passed = lastDisjoint.get(names);
+  if (passed !== undefined && sameArrays(passed, arrays)) return;
+  overlapCheck(api, names, arrays, inPlace);
+  lastDisjoint.set(names, arrays.slice());
+}
+
+// The arrays of the last call (per kind of call) that passed the check.
+// A service calls with the same arrays every time, and their disjointness
+// cannot change between calls: a view keeps its buffer and offset for life,
+// and every length was just checked to be the one the call expects, so the
+// same arrays span the same bytes. This is a remembered fact, not call state:
+// a reentrant call can only replace it with another tuple that passed.
+const lastDisjoint = new WeakMap<ArgNames, readonly (FloatArray | null)[]>();
+
+function sameArrays(a: readonly (FloatArray | null)[], b: readonly (FloatArray | null)[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
+  return true;
+}
+
+function overlapCheck(api: string, names: ArgNames, arrays: readonly (FloatArray | null)[], inPlace: number): void {
   // Views on distinct ArrayBuffers cannot overlap: compare the buffers'
   // identities first; only a shared buffer needs the byte ranges.
   const nOuts = names.outs.length;

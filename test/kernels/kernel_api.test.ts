@@ -115,3 +115,21 @@ describe('backendInfo / setNumThreads / setIsa', () => {
     expectError(() => nk.setIsa('mmx'), RangeError, /setIsa: expected one of scalar/);
   });
 });
+
+describe('kernels (the disjointness memo)', () => {
+  it('a call that passed does not let a later overlapping call through', () => {
+    const api = 'kernels.batchNormTrain';
+    const x = Float32Array.from({ length: 24 }, (_, i) => Math.sin(i));
+    const big = new Float32Array(24 + 8);
+    const y = big.subarray(0, 24);
+    const stats = () => ({ mean: new Float32Array(3), variance: new Float32Array(3), invStd: new Float32Array(3) });
+    const s = stats();
+    nk.kernels.batchNormTrain(x, { shape: [8, 3] }, { out: { y, ...s } });
+    nk.kernels.batchNormTrain(x, { shape: [8, 3] }, { out: { y, ...s } });
+    const overlapping = big.subarray(4, 28);
+    expectError(() => nk.kernels.batchNormTrain(overlapping, { shape: [8, 3] }, { out: { y, ...s } }), RangeError,
+      `${api}: expected out.y to be x itself (in place) or not to share memory with it, got a partial overlap`);
+    expectError(() => nk.kernels.batchNormTrain(x, { shape: [8, 3] }, { out: { y, ...s, mean: s.variance } }), RangeError,
+      `${api}: expected out.mean not to share memory with out.variance, got overlapping arrays`);
+  });
+});
