@@ -28,7 +28,7 @@ import { layoutTag, TINY_SHAPE } from './core/shapes.js';
 import { FULL_TIMING, QUICK_TIMING, formatNs, measure } from './core/timing.js';
 import type { BenchShape, CaseData, Impl, ImplLoader, Op } from './core/types.js';
 import type { BenchBinding } from '../lib/native.js';
-import { loadNormkit, loadNormkitImpls, NORMKIT_REFERENCE_ID } from './peers/normkit.js';
+import { loadNormkit, loadNormkitImpls, normkitModules, NORMKIT_REFERENCE_ID } from './peers/normkit.js';
 import { loadOrtImpls, ortVersion } from './peers/onnxruntime.js';
 import { closeTorch, loadTorchImpls, torchVersion } from './peers/pytorch.js';
 import { loadTfjsImpls, loadTfStats, tfjsVersion } from './peers/tfjs.js';
@@ -185,7 +185,7 @@ async function main(): Promise<void> {
   let benchAddon: BenchBinding | undefined;
   if (normkit) {
     try {
-      benchAddon = (await import('../lib/native.js')).benchBinding();
+      benchAddon = normkitModules().nativeModule.benchBinding();
     } catch (e) {
       process.stderr.write(`not measured: call-overhead floor, normkit roofline copy: ${e instanceof Error ? e.message : String(e)}\n`);
     }

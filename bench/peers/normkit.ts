@@ -29,16 +29,26 @@ export interface LoadedNormkit {
 
 let loaded: Promise<LoadedNormkit | Unsupported> | undefined;
 
-/** Loads lib/ (and so the addon) once; a missing addon becomes a reason, not a crash. */
+/**
+ * The compiled package (`dist/`, what `npm install normkit` gives a user),
+ * not lib/ through tsx: tsx turns every call across lib/'s files into a
+ * getter call, which would charge the per-call overhead of the module
+ * layout to normkit's timings. `npm run bench` builds dist/ first.
+ */
+export function normkitModules(): { nk: NormkitModule; nativeModule: NativeModule } {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return { nk: require('../../dist/index.js') as NormkitModule, nativeModule: require('../../dist/native.js') as NativeModule };
+}
+
+/** Loads dist/ (and so the addon) once; a missing build or addon becomes a reason, not a crash. */
 export function loadNormkit(): Promise<LoadedNormkit | Unsupported> {
   loaded ??= (async () => {
     try {
-      const nativeModule: NativeModule = await import('../../lib/native.js');
-      const nk: NormkitModule = await import('../../lib/index.js');
+      const { nk, nativeModule } = normkitModules();
       return { nk, native: nativeModule.native };
     } catch (e) {
       const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
-      return { unsupported: `normkit addon not loadable (${msg}); build it with \`npm run build:native\`` };
+      return { unsupported: `normkit addon not loadable (${msg}); build it with \`npm run build:native && npm run build:ts\`` };
     }
   })();
   return loaded;
