@@ -45,6 +45,22 @@ export function allocate(dtype: DType, size: number): FloatArray {
   return out;
 }
 
+/**
+ * A buffer of `size` elements whose contents are unspecified: for outputs the
+ * caller overwrites completely (every op and kernel result). Today it is
+ * {@link allocate}; the tensor memory pool (nk.tidy / dispose) hands out
+ * recycled storage through this function, so code that reads before it
+ * writes must call {@link allocate} instead.
+ * @param dtype element type
+ * @param size number of elements
+ * @returns a buffer of `size` elements, contents unspecified
+ * @example
+ * const out = allocateUninit('float32', x.size); // then write every element
+ */
+export function allocateUninit(dtype: DType, size: number): FloatArray {
+  return allocate(dtype, size);
+}
+
 /** The dtype of a typed array, or undefined for anything else. */
 export function dtypeOf(data: unknown): DType | undefined {
   if (data instanceof Float32Array) return 'float32';
