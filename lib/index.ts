@@ -8,6 +8,7 @@ export { NormkitTypeError, NormkitRangeError, type NormkitErrorCode } from './co
 export { Variable, type VariableOptions } from './core/variable.js';
 export { GradientTape, type GradientTapeOptions, type GradientOptions } from './autodiff/tape.js';
 export * from './core/creation.js';
+export { tidy, keep, dispose, memory, setMemoryPoolLimit, type MemoryInfo } from './core/memory.js';
 export { setGlobalSeed } from './core/random.js';
 export * from './ops/index.js';
 export { normalize, moments } from './ops/moments.js';

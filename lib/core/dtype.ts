@@ -1,4 +1,5 @@
 import { markAsUntransferable } from 'node:worker_threads';
+import { POOLED_MIN_BYTES, takeBuffer } from './memory.js';
 
 /** Floating-point element types a tensor can hold. */
 export type DType = 'float32' | 'float64';
@@ -47,10 +48,13 @@ export function allocate(dtype: DType, size: number): FloatArray {
 
 /**
  * A buffer of `size` elements whose contents are unspecified: for outputs the
- * caller overwrites completely (every op and kernel result). Today it is
- * {@link allocate}; the tensor memory pool (nk.tidy / dispose) hands out
- * recycled storage through this function, so code that reads before it
- * writes must call {@link allocate} instead.
+ * caller overwrites completely (every op and kernel result). Buffers over
+ * 2 KiB come from the tensor memory pool (lib/core/memory.ts): recycled
+ * storage of disposed tensors when there is some, so a steady loop inside
+ * `tidy` writes to pages that are already mapped. Code that reads before it
+ * writes must call {@link allocate} instead. The buffer must end up as the
+ * data of a Tensor (that is what returns it to the pool on dispose), and
+ * never be kept as a raw array past that tensor's life.
  * @param dtype element type
  * @param size number of elements
  * @returns a buffer of `size` elements, contents unspecified
@@ -58,7 +62,10 @@ export function allocate(dtype: DType, size: number): FloatArray {
  * const out = allocateUninit('float32', x.size); // then write every element
  */
 export function allocateUninit(dtype: DType, size: number): FloatArray {
-  return allocate(dtype, size);
+  const bytes = dtype === 'float32' ? size * 4 : size * 8;
+  if (bytes <= POOLED_MIN_BYTES) return allocate(dtype, size);
+  const buf = takeBuffer(bytes);
+  return dtype === 'float32' ? new Float32Array(buf, 0, size) : new Float64Array(buf, 0, size);
 }
 
 /** The dtype of a typed array, or undefined for anything else. */

@@ -10,7 +10,9 @@ export type NormkitErrorCode =
   | 'ERR_NORMKIT_INVALID_TYPE'
   | 'ERR_NORMKIT_INVALID_VALUE'
   | 'ERR_NORMKIT_SHAPE_MISMATCH'
-  | 'ERR_NORMKIT_INVALID_STATE';
+  | 'ERR_NORMKIT_INVALID_STATE'
+  /** A tensor used after `dispose()` (or after the `tidy` that created it ended). */
+  | 'ERR_NORMKIT_DISPOSED';
 
 /** Wrong type of an argument (a string where a number was expected, ...). */
 export class NormkitTypeError extends TypeError {

@@ -2,11 +2,21 @@ import { inspect } from 'node:util';
 import { allocate, dtypeOf, isDetached, isDType, type DType, type FloatArray } from './dtype.js';
 import { describe, rangeError, typeError, NormkitRangeError } from './errors.js';
 import { formatNumpyStr } from './format.js';
+import { adoptStorage, dropStorage, isHeld, trackTensor } from './memory.js';
 
 /** Nested JavaScript arrays of numbers, any depth. */
 export type NestedArray = number | NestedArray[];
 
 let nextTensorId = 1;
+const EMPTY_F32 = new Float32Array(0);
+const EMPTY_F64 = new Float64Array(0);
+
+function disposedError(t: Tensor, api: string): NormkitRangeError {
+  return new NormkitRangeError(
+    `${api}: expected a live tensor, got a disposed ${t.dtype} tensor of shape [${t.shape.join(',')}] (id ${t.id}; disposed by dispose() or by the tidy that created it)`,
+    'ERR_NORMKIT_DISPOSED',
+  );
+}
 
 /**
  * An immutable-shape, contiguous, row-major n-dimensional array of float32 or
@@ -28,14 +38,14 @@ export class Tensor {
   readonly dtype: DType;
   /** Number of elements (product of `shape`). */
   readonly size: number;
-  /**
-   * Backing buffer, row-major, `size` elements. Small tensors made by normkit
-   * are views into a shared pool: use `data.byteOffset` / `data.byteLength`
-   * with `data.buffer`, as with Node's pooled Buffers.
-   */
-  readonly data: FloatArray;
   /** Incremented by every in-place write; tapes refuse gradients through changed inputs. */
   version = 0;
+  private _data: FloatArray;
+  private _disposed = false;
+  /** @internal exempt from `tidy` (nk.keep, variable values) */
+  _kept = false;
+  /** @internal dispose() was called while a tape held the tensor */
+  _pendingDispose = false;
 
   /**
    * Wraps `data` (no copy) as a tensor of `shape`. Prefer {@link tensor} for
@@ -56,7 +66,47 @@ export class Tensor {
     this.shape = shape.slice();
     this.dtype = dtype;
     this.size = size;
-    this.data = data;
+    this._data = data;
+    adoptStorage(this, data);
+    trackTensor(this);
+  }
+
+  /**
+   * Backing buffer, row-major, `size` elements. Small tensors made by normkit
+   * are views into a shared slab, and large ones may be recycled storage from
+   * the pool (lib/core/memory.ts): use `data.byteOffset` / `data.byteLength`
+   * with `data.buffer`, as with Node's pooled Buffers, and do not keep `data`
+   * past the tensor's `dispose()`: its storage is then reused.
+   * @throws {RangeError} (code ERR_NORMKIT_DISPOSED) once the tensor is disposed
+   */
+  get data(): FloatArray {
+    if (this._disposed) throw disposedError(this, 'Tensor.data');
+    return this._data;
+  }
+
+  /** True once {@link dispose} ran (directly, through `nk.dispose`, or at the end of a `tidy`). */
+  get isDisposed(): boolean {
+    return this._disposed;
+  }
+
+  /**
+   * Releases the tensor: its storage goes back to the pool for reuse (when
+   * no other tensor shares it) and any later use is an `ERR_NORMKIT_DISPOSED`
+   * error. Disposing twice is harmless. While a gradient tape still needs
+   * the tensor, disposal waits until the tape releases it.
+   * @example
+   * const y = nk.mul(x, 2); use(y); y.dispose();
+   */
+  dispose(): void {
+    if (this._disposed) return;
+    if (isHeld(this)) {
+      this._pendingDispose = true;
+      return;
+    }
+    this._disposed = true;
+    const data = this._data;
+    this._data = data instanceof Float32Array ? EMPTY_F32 : EMPTY_F64;
+    dropStorage(this, data);
   }
 
   /** Number of dimensions. */
@@ -87,6 +137,7 @@ export class Tensor {
 
   /** TensorFlow-style text, e.g. `tf.Tensor([1. 2.], shape=(2,), dtype=float32)`. */
   toString(): string {
+    if (this._disposed) return `tf.Tensor(<disposed>, shape=${shapeTuple(this.shape)}, dtype=${this.dtype})`;
     const body = this.toNumpyString();
     const pad = body.includes('\n') ? '\n' : '';
     return `tf.Tensor(${pad}${body}, shape=${shapeTuple(this.shape)}, dtype=${this.dtype})`;
@@ -166,6 +217,7 @@ export function isTensorSource(x: unknown): x is TensorSource {
 export function toTensor(x: TensorLike, api: string, param: string, dtype?: DType): Tensor {
   const t = x instanceof Tensor ? x : isTensorSource(x) ? x.read() : null;
   if (t !== null) {
+    if (t.isDisposed) throw disposedError(t, `${api}: ${param}`);
     // A tensor whose buffer was transferred away reads as length 0 (its size says otherwise).
     if (t.data.length !== t.size) throw typeError(api, `${param} backed by a live ArrayBuffer`, `${describe(t)} over a detached ArrayBuffer`, true);
     return t;

@@ -59,6 +59,7 @@ export class Variable {
     const data = allocate(resolved, init.size);
     data.set(init.data);
     this.value = new Tensor(data, init.shape);
+    this.value._kept = true; // a variable's value outlives every tidy
     this.name = name;
     this.trainable = trainable;
     this.dtype = resolved;
