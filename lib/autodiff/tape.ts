@@ -1,5 +1,6 @@
-import { allocate } from '../core/dtype.js';
+import { allocate, allocateUninit } from '../core/dtype.js';
 import { describe, rangeError, typeError, NormkitRangeError } from '../core/errors.js';
+import { holdTensor, releaseTensor } from '../core/memory.js';
 import { isTensorSource, Tensor, type TensorSource } from '../core/tensor.js';
 import { getGradient, type RecordedOp } from './registry.js';
 // Every gradient registers itself on import; importing them here means a tape
@@ -9,6 +10,8 @@ import '../gradients/index.js';
 /** A recorded op and the versions its inputs had when it ran. */
 interface TapeNode extends RecordedOp {
   inputVersions: number[];
+  /** The tape released its holds on the node's tensors. */
+  released?: boolean;
 }
 
 /** What a variable must offer the tape (implemented by `Variable`). */
@@ -138,22 +141,60 @@ export class GradientTape {
     }
 
     const grads = new Map<number, Tensor>();
+    // A gradient that leaves `grads` is disposed when this call created it
+    // and no other slot holds it (a backward may pass one tensor through to
+    // several inputs); storage shared with a user's tensor survives that,
+    // since storage is recycled only when all its tensors are disposed.
+    // Sums of two contributions are the only tensors accumulated into in
+    // place: the tape allocated them and nothing else can see them.
+    const firstId = Tensor.nextId();
+    const sums = new Set<Tensor>();
+    const slots = new Map<Tensor, number>();
+    const setGrad = (id: number, g: Tensor) => {
+      grads.set(id, g);
+      slots.set(g, (slots.get(g) ?? 0) + 1);
+    };
+    const dropGrad = (id: number) => {
+      const g = grads.get(id);
+      if (g === undefined) return;
+      grads.delete(id);
+      const n = (slots.get(g) ?? 1) - 1;
+      if (n > 0) {
+        slots.set(g, n);
+        return;
+      }
+      slots.delete(g);
+      if (g.id >= firstId) g.dispose();
+    };
     const seedGradient = options.outputGradients;
     if (seedGradient !== undefined) {
       if (!(seedGradient instanceof Tensor)) throw typeError(api, 'outputGradients as a Tensor', seedGradient);
       if (seedGradient.shape.length !== target.shape.length || seedGradient.shape.some((d, i) => d !== target.shape[i])) {
         throw rangeError(api, `outputGradients of the target's shape [${target.shape.join(',')}]`, describe(seedGradient), true, 'ERR_NORMKIT_SHAPE_MISMATCH');
       }
-      grads.set(target.id, seedGradient);
+      setGrad(target.id, seedGradient);
     } else {
-      grads.set(target.id, new Tensor(allocate(target.dtype, target.size).fill(1), target.shape));
+      setGrad(target.id, new Tensor(allocateUninit(target.dtype, target.size).fill(1), target.shape));
     }
+    // Only nodes on a path from a requested source: forward reachability
+    // from the sources (the backward walk adds reachability to the target).
+    const reach = new Set<number>(sourceTensors.map((t) => t.id));
+    const onPath = this.nodes.map((node) => {
+      if (!node.inputs.some((t) => reach.has(t.id))) return false;
+      for (const o of node.outputs) reach.add(o.id);
+      return true;
+    });
+    const sourceIds = new Set<number>(sourceTensors.map((t) => t.id));
+    const release = !this.persistent;
     pauseDepth++;
     try {
       for (let n = this.nodes.length - 1; n >= 0; n--) {
         const node = this.nodes[n];
         const dys = node.outputs.map((o) => grads.get(o.id) ?? null);
-        if (dys.every((d) => d === null)) continue;
+        if (!onPath[n] || dys.every((d) => d === null)) {
+          if (release) this.releaseNode(node);
+          continue;
+        }
         node.inputs.forEach((input, i) => {
           if (input.version !== node.inputVersions[i]) {
             throw new NormkitRangeError(
@@ -167,20 +208,37 @@ export class GradientTape {
         if (gradient === undefined) {
           throw new NormkitRangeError(`${api}: expected a registered gradient for op '${node.opName}', got none`, 'ERR_NORMKIT_INVALID_STATE');
         }
-        const needed = node.inputs.map((input) => this.tracked.has(input.id));
+        const needed = node.inputs.map((input) => reach.has(input.id));
         const dxs = gradient.backward(dys, node, { needed });
         node.inputs.forEach((input, i) => {
           const dx = dxs[i];
-          if (dx === null || dx === undefined || !this.tracked.has(input.id)) return;
+          if (dx === null || dx === undefined || !needed[i]) return;
           const prev = grads.get(input.id);
-          grads.set(input.id, prev === undefined ? dx : addSameShape(prev, dx));
+          if (prev === undefined) {
+            setGrad(input.id, dx);
+          } else if (sums.has(prev) && prev !== dx) {
+            accumulateInto(prev, dx);
+          } else {
+            const sum = addSameShape(prev, dx);
+            sums.add(sum);
+            dropGrad(input.id);
+            setGrad(input.id, sum);
+          }
         });
+        // The outputs' gradients are complete and consumed (every consumer
+        // of an output was recorded after it, so it already ran); dropped
+        // after the inputs' gradients are stored, which may be the same tensor.
+        if (release) {
+          for (const o of node.outputs) if (!sourceIds.has(o.id)) dropGrad(o.id);
+          this.releaseNode(node);
+        }
       }
     } finally {
       pauseDepth--;
     }
     if (!this.persistent) {
       this.used = true;
+      for (const node of this.nodes) this.releaseNode(node);
       this.nodes = [];
     }
     const out = sourceTensors.map((t) => {
@@ -195,7 +253,19 @@ export class GradientTape {
   private offer(node: TapeNode): void {
     if (!node.inputs.some((t) => this.tracked.has(t.id))) return;
     this.nodes.push(node);
+    // The tape reads these in backward: they are not disposed (nor their
+    // storage recycled) until it releases them.
+    for (const t of node.inputs) holdTensor(t);
+    for (const t of node.outputs) holdTensor(t);
     for (const o of node.outputs) this.tracked.add(o.id);
+  }
+
+  /** Releases the holds `offer` took on a node's tensors (once per node). */
+  private releaseNode(node: TapeNode): void {
+    if (node.released) return;
+    node.released = true;
+    for (const t of node.inputs) releaseTensor(t);
+    for (const t of node.outputs) releaseTensor(t);
   }
 
   /** Called when an op reads a variable while this tape records. */
@@ -229,8 +299,15 @@ function sourceTensor(s: unknown, api: string, param: string): Tensor {
   throw typeError(api, `${param} as a Tensor or Variable`, s);
 }
 
+/** `acc += dx` in place (same shape; dx may be of another dtype). */
+function accumulateInto(acc: Tensor, dx: Tensor): void {
+  const x = acc.data;
+  const y = dx.data;
+  for (let i = 0; i < x.length; i++) x[i] += y[i];
+}
+
 function addSameShape(a: Tensor, b: Tensor): Tensor {
-  const out = allocate(a.dtype, a.size);
+  const out = allocateUninit(a.dtype, a.size);
   const x = a.data;
   const y = b.data;
   for (let i = 0; i < out.length; i++) out[i] = x[i] + y[i];

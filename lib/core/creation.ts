@@ -1,7 +1,7 @@
 /**
  * Tensor factories: constant fills and seeded random tensors.
  */
-import { allocate, type DType } from './dtype.js';
+import { allocate, allocateUninit, type DType } from './dtype.js';
 import { rangeError, typeError } from './errors.js';
 import { generatorFor } from './random.js';
 import { dtype as checkDtype, finite, options as checkOptions } from './validate.js';
@@ -126,7 +126,7 @@ export function randomNormal(shape: readonly number[], options: RandomNormalOpti
   if (stddev < 0) throw rangeError(api, 'stddev >= 0', stddev);
   const dtype = checkDtype(api, 'dtype', opts.dtype, 'float32');
   const rng = generatorFor(opts.seed as number | undefined, api);
-  const data = allocate(dtype, size);
+  const data = allocateUninit(dtype, size);
   rng.fillNormal(data, mean, stddev);
   return new Tensor(data, shape);
 }
@@ -166,7 +166,7 @@ export function randomUniform(shape: readonly number[], options: RandomUniformOp
     throw rangeError(api, `bounds that stay distinct in float32`, `minval ${minval} and maxval ${maxval}`, true);
   }
   const rng = generatorFor(opts.seed as number | undefined, api);
-  const data = allocate(dtype, size);
+  const data = allocateUninit(dtype, size);
   rng.fillUniform(data, minval, maxval);
   return new Tensor(data, shape);
 }

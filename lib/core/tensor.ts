@@ -109,6 +109,11 @@ export class Tensor {
     dropStorage(this, data);
   }
 
+  /** The id the next tensor will get (ids only grow): tensors with a larger or equal id were created later. @internal */
+  static nextId(): number {
+    return nextTensorId;
+  }
+
   /** Number of dimensions. */
   get rank(): number {
     return this.shape.length;

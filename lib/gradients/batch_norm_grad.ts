@@ -9,7 +9,7 @@
  * Frozen statistics (inference): dx = gamma * invStd * dy.
  * Either way dgamma = sum(dy * xhat), dbeta = sum(dy) per channel.
  */
-import { allocate, convertData, type FloatArray } from '../core/dtype.js';
+import { allocate, allocateUninit, convertData, type FloatArray } from '../core/dtype.js';
 import { Tensor } from '../core/tensor.js';
 import { registerGradient, type GradientConfig, type GradientRequest, type RecordedOp } from '../autodiff/registry.js';
 import { batchNormBackwardInto, type BatchNormAttrs, type BatchNormSaved } from '../ops/batch_norm.js';
@@ -36,7 +36,7 @@ function prepare(dy: Tensor, op: BatchNormOp, request: GradientRequest): Work {
   const gi = hasGamma ? 1 : -1;
   const bi = hasBeta ? (hasGamma ? 2 : 1) : -1;
   // The caller's buffer, a fresh one, or null when nobody asked for that gradient.
-  const destination = (i: number, size: number) => (i < 0 || !request.needed[i] ? null : (request.out?.[i]?.data ?? allocate(x.dtype, size)));
+  const destination = (i: number, size: number) => (i < 0 || !request.needed[i] ? null : (request.out?.[i]?.data ?? allocateUninit(x.dtype, size)));
   return {
     x,
     gamma: gi >= 0 ? op.inputs[gi] : null,

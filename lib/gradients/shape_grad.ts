@@ -5,7 +5,7 @@
  * permutation, the input's slice of a concatenation, the sum over broadcast
  * dimensions, the input's dtype.
  */
-import { allocate, copyAs } from '../core/dtype.js';
+import { allocate, allocateUninit, copyAs } from '../core/dtype.js';
 import { Tensor } from '../core/tensor.js';
 import { deliver, registerGradient, type GradientConfig, type RecordedOp } from '../autodiff/registry.js';
 import { sumToShape } from '../ops/broadcast.js';
@@ -40,7 +40,7 @@ const concatGradient: GradientConfig<null, ConcatAttrs> = {
       col += chunk;
       if (!needed[i]) return null;
       const dest = out?.[i];
-      const g = dest ? dest.data : allocate(t.dtype, t.size);
+      const g = dest ? dest.data : allocateUninit(t.dtype, t.size);
       for (let o = 0; o < outer; o++) g.set(dyData.subarray(o * rowLength + start, o * rowLength + start + chunk), o * chunk);
       return dest ?? new Tensor(g, t.shape);
     });

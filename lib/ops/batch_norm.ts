@@ -5,7 +5,7 @@
  * layer or the kernel API, `nk.kernels`). Their gradients are in
  * lib/gradients/batch_norm_grad.ts.
  */
-import { allocate, type FloatArray } from '../core/dtype.js';
+import { allocate, allocateUninit, type FloatArray } from '../core/dtype.js';
 import type { ChannelLayout } from '../core/layout.js';
 import { native } from '../native.js';
 import { isRecording, recordOp } from '../autodiff/tape.js';
@@ -59,7 +59,7 @@ export function batchNormTrainOp(
 ): BatchNormTrainResult {
   const { outer, channels, inner } = layout;
   const recording = isRecording();
-  const y = out ? out.data : allocate(x.dtype, x.size);
+  const y = out ? out.data : allocateUninit(x.dtype, x.size);
   const { mean, variance, invStd } = scratch !== undefined && !recording ? scratch : statsBuffers(x, channels);
   native.batchNormTrain(x.data, outer, channels, inner, gamma?.data ?? null, beta?.data ?? null, epsilon, y, mean, variance, invStd);
   const result = written(out, y, x);
@@ -84,7 +84,7 @@ export function batchNormInferOp(
   out?: Tensor,
 ): Tensor {
   const { outer, channels, inner } = layout;
-  const y = out ? out.data : allocate(x.dtype, x.size);
+  const y = out ? out.data : allocateUninit(x.dtype, x.size);
   native.batchNormInfer(x.data, outer, channels, inner, gamma?.data ?? null, beta?.data ?? null, mean, variance, epsilon, y);
   const result = written(out, y, x);
   if (isRecording()) {
@@ -195,7 +195,7 @@ export async function batchNormTrainAsync(x: Tensor, layout: ChannelLayout, gamm
   const { outer, channels, inner } = layout;
   const gd = gamma ? gamma.data.slice() : null;
   const bd = beta ? beta.data.slice() : null;
-  const y = allocate(x.dtype, x.size);
+  const y = allocateUninit(x.dtype, x.size);
   const { mean, variance, invStd } = statsBuffers(x, channels);
   await native.batchNormTrainAsync(x.data, outer, channels, inner, gd, bd, epsilon, y, mean, variance, invStd);
   return { y: new Tensor(y, x.shape), mean, variance, invStd };
@@ -221,7 +221,7 @@ export async function batchNormInferAsync(x: Tensor, layout: ChannelLayout, gamm
   const { outer, channels, inner } = layout;
   const gd = gamma ? gamma.data.slice() : null;
   const bd = beta ? beta.data.slice() : null;
-  const y = allocate(x.dtype, x.size);
+  const y = allocateUninit(x.dtype, x.size);
   await native.batchNormInferAsync(x.data, outer, channels, inner, gd, bd, mean.slice(), variance.slice(), epsilon, y);
   return new Tensor(y, x.shape);
 }
@@ -332,7 +332,7 @@ export function ghostBatchNormTrainOp(
 ): GhostBatchNormTrainResult {
   const { outer, channels, inner } = slab;
   const span = outer * channels * inner;
-  const y = allocate(x.dtype, x.size);
+  const y = allocateUninit(x.dtype, x.size);
   const { mean, variance, invStd } = statsBuffers(x, groups * channels);
   const part = (a: FloatArray, g: number, n: number) => a.subarray(g * n, (g + 1) * n);
   for (let g = 0; g < groups; g++) {

@@ -3,7 +3,7 @@
  * that visits a broadcast result in contiguous runs, and the reverse
  * operation every broadcasting op's gradient needs (sum back to a shape).
  */
-import { allocate, convertData, type DType } from '../core/dtype.js';
+import { allocate, allocateUninit, convertData, type DType } from '../core/dtype.js';
 import { rangeError } from '../core/errors.js';
 import { recordOp } from '../autodiff/tape.js';
 import { shapeText, Tensor, toTensor, type TensorLike } from '../core/tensor.js';
@@ -162,7 +162,7 @@ export function forEachRun(plan: StridedPlan, run: (offsets: number[], n: number
  */
 export function broadcastRaw(x: Tensor, shape: readonly number[], dtype: DType = x.dtype): Tensor {
   const size = shape.reduce((p, d) => p * d, 1);
-  const out = allocate(dtype, size);
+  const out = allocateUninit(dtype, size);
   const src = x.data;
   if (x.size === size) {
     out.set(src);

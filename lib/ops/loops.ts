@@ -5,7 +5,7 @@
  * ("Kernels" are the C++ functions in native/kernels/; these are loops.)
  * No checks and no recording: callers validate and record.
  */
-import { allocate, promote, type DType, type FloatArray } from '../core/dtype.js';
+import { allocate, allocateUninit, promote, type DType, type FloatArray } from '../core/dtype.js';
 import { Tensor } from '../core/tensor.js';
 import { broadcastShapes, forEachRun, planStrided } from './broadcast.js';
 
@@ -102,7 +102,7 @@ function binaryRun(op: BinaryLoop, out: FloatArray, o: number, a: FloatArray, ai
 /** Binary op without recording; shapes must broadcast (checked by the caller). */
 function binaryLoop(op: BinaryLoop, a: Tensor, b: Tensor, shape: readonly number[], dtype: DType): Tensor {
   const size = shape.reduce((p, d) => p * d, 1);
-  const out = allocate(dtype, size);
+  const out = allocateUninit(dtype, size);
   if (size === 0) return new Tensor(out, shape);
   const plan = planStrided(shape, [shape, a.shape, b.shape]);
   const last = plan.shape.length - 1;
@@ -130,7 +130,7 @@ export function binary(op: BinaryLoop, a: Tensor, b: Tensor, api = 'binary'): Te
 export function unaryLoop(op: UnaryLoop, x: Tensor): Tensor {
   const a = x.data;
   const n = a.length;
-  const out = allocate(x.dtype, n);
+  const out = allocateUninit(x.dtype, n);
   switch (op) {
     case UnaryLoop.Neg:
       for (let i = 0; i < n; i++) out[i] = -a[i];

@@ -4,7 +4,7 @@
  * (a variable's value is updated in place, and a view would change with it).
  * All are differentiable (gradients in lib/gradients/shape_grad.ts).
  */
-import { allocate, promote, type FloatArray } from '../core/dtype.js';
+import { allocate, allocateUninit, promote, type FloatArray } from '../core/dtype.js';
 import { describe, NormkitRangeError, rangeError, typeError } from '../core/errors.js';
 import { recordOp } from '../autodiff/tape.js';
 import { shapeText, Tensor, toTensor, type TensorLike } from '../core/tensor.js';
@@ -71,7 +71,7 @@ export function reshape(x: TensorLike, shape: readonly number[]): Tensor {
  */
 export function transposeRaw(x: Tensor, perm: readonly number[]): Tensor {
   const shape = perm.map((p) => x.shape[p]);
-  const out = allocate(x.dtype, x.size);
+  const out = allocateUninit(x.dtype, x.size);
   if (x.size === 0) return new Tensor(out, shape);
   const xStrides = rowMajorStrides(x.shape);
   const plan = collapsePlan(shape, [rowMajorStrides(shape), perm.map((p) => xStrides[p])]);
@@ -258,7 +258,7 @@ export function concat(tensors: readonly TensorLike[], axis = 0): Tensor {
   let inner = 1;
   for (let d = ax + 1; d < rank; d++) inner *= shape[d];
   const rowLength = shape[ax] * inner;
-  const out = allocate(dtype, outer * rowLength);
+  const out = allocateUninit(dtype, outer * rowLength);
   let column = 0;
   for (const t of ts) {
     const chunk = t.shape[ax] * inner;
